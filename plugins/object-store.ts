@@ -1,0 +1,49 @@
+// Wires the ObjectStore port: S3 when S3_BUCKET is set, a local directory otherwise.
+import { S3Client } from '@aws-sdk/client-s3'
+import fp from 'fastify-plugin'
+import { createHmac } from 'node:crypto'
+import { resolve } from 'node:path'
+import { LocalObjectStore } from '../src/stores/local-object-store.js'
+import type { ObjectStore } from '../src/stores/object-store.js'
+import { S3ObjectStore } from '../src/stores/s3-object-store.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    objectStore: ObjectStore
+  }
+}
+
+export interface ObjectStorePluginOptions {
+  /** Static credentials; production leaves this unset and uses the SDK's default chain. */
+  s3Credentials?: { accessKeyId: string, secretAccessKey: string } | undefined
+}
+
+export default fp<ObjectStorePluginOptions>(async function objectStorePlugin (fastify, options) {
+  const { s3, dataDir, jwtSecret, publicUrl, maxUploadBytes } = fastify.config
+  if (s3 === null) {
+    fastify.decorate('objectStore', new LocalObjectStore({
+      dir: resolve(dataDir),
+      // A key of its own, derived so that every restart with the same JWT_SECRET agrees.
+      secret: createHmac('sha256', jwtSecret).update('linkgate local object urls').digest(),
+      baseUrl: publicUrl
+    }))
+    return
+  }
+  const client = new S3Client({
+    region: s3.region ?? process.env.AWS_REGION ?? 'us-east-1',
+    endpoint: s3.endpoint,
+    forcePathStyle: s3.forcePathStyle,
+    credentials: options.s3Credentials,
+    requestChecksumCalculation: s3.checksums,
+    responseChecksumValidation: s3.checksums,
+    maxAttempts: 3,
+    // Bounded: an unreachable or stalled store fails the request instead of hanging it.
+    requestHandler: { connectionTimeout: 3000, requestTimeout: 30_000 }
+  })
+  const store = new S3ObjectStore({ client, bucket: s3.bucket, maxObjectBytes: maxUploadBytes })
+  fastify.decorate('objectStore', store)
+  fastify.addHook('onClose', async () => {
+    await store.close()
+    client.destroy()
+  })
+}, { name: 'object-store' })

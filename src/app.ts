@@ -1,0 +1,53 @@
+// Builds the application: plugins in the order they depend on each other, then routes.
+// The server entry (server.ts) and the tests both start from here.
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import authPlugin from '../plugins/auth.js'
+import errorsPlugin from '../plugins/errors.js'
+import linkStorePlugin from '../plugins/link-store.js'
+import objectStorePlugin, { type ObjectStorePluginOptions } from '../plugins/object-store.js'
+import redisPlugin from '../plugins/redis.js'
+import type { Config } from './config.js'
+import filesRoutes from './routes/files.js'
+import healthRoutes from './routes/health.js'
+import linksRoutes from './routes/links.js'
+import localObjectRoutes from './routes/local-objects.js'
+import redeemRoutes from './routes/redeem.js'
+import uploadRoute from './routes/upload.js'
+import { LocalObjectStore } from './stores/local-object-store.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config
+  }
+}
+
+export interface AppOptions extends ObjectStorePluginOptions {
+  logger?: FastifyServerOptions['logger']
+}
+
+export async function buildApp (config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    // Uploads may legitimately take long; a stalled client is caught by the socket timeout.
+    requestTimeout: 0,
+    connectionTimeout: 0,
+    keepAliveTimeout: 72_000,
+    routerOptions: { maxParamLength: 200 }
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  app.decorate('config', config)
+  await app.register(errorsPlugin)
+  await app.register(redisPlugin)
+  await app.register(linkStorePlugin)
+  await app.register(objectStorePlugin, { s3Credentials: options.s3Credentials })
+  await app.register(authPlugin)
+
+  await app.register(healthRoutes)
+  await app.register(uploadRoute)
+  await app.register(filesRoutes)
+  await app.register(linksRoutes)
+  await app.register(redeemRoutes)
+  if (app.objectStore instanceof LocalObjectStore) await app.register(localObjectRoutes, { store: app.objectStore })
+  return app
+}

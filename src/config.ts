@@ -1,0 +1,132 @@
+// Configuration comes from the environment only, validated once at start.
+import { randomBytes } from 'node:crypto'
+import { Ajv } from 'ajv'
+
+export type ChecksumMode = 'WHEN_REQUIRED' | 'WHEN_SUPPORTED'
+
+export interface Config {
+  host: string
+  port: number
+  publicUrl: string
+  logLevel: string
+  redis: { url: string, keyPrefix: string } | null
+  s3: {
+    bucket: string
+    endpoint: string | undefined
+    region: string | undefined
+    forcePathStyle: boolean
+    checksums: ChecksumMode
+  } | null
+  dataDir: string
+  jwtSecret: string
+  /** True when no JWT_SECRET was given and an ephemeral one was made for the embedded mode. */
+  jwtSecretGenerated: boolean
+  signedUrlTtl: number
+  maxUploadBytes: number
+  linkDefaultTtl: number
+  linkMaxTtl: number
+}
+
+export class ConfigError extends Error {}
+
+const SIZE = '^[0-9]+(\\.[0-9]+)?\\s*([KMGT]i?B|B)?$'
+const SECONDS = { type: 'integer', minimum: 1, maximum: 31_536_000 * 10 }
+
+const schema = {
+  type: 'object',
+  properties: {
+    HOST: { type: 'string', default: '0.0.0.0' },
+    PORT: { type: 'integer', minimum: 0, maximum: 65535, default: 3000 },
+    PUBLIC_URL: { type: 'string', pattern: '^https?://[^/?#]+(/[^?#]*)?$' },
+    LOG_LEVEL: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
+    REDIS_URL: { type: 'string', pattern: '^rediss?://' },
+    REDIS_KEY_PREFIX: { type: 'string', pattern: '^[A-Za-z0-9:_.-]{0,64}$', default: 'lg:' },
+    S3_BUCKET: { type: 'string', pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$' },
+    S3_ENDPOINT: { type: 'string', pattern: '^https?://' },
+    S3_REGION: { type: 'string', pattern: '^[a-z0-9-]+$' },
+    S3_FORCE_PATH_STYLE: { type: 'boolean', default: false },
+    S3_CHECKSUMS: { enum: ['WHEN_REQUIRED', 'WHEN_SUPPORTED'] },
+    DATA_DIR: { type: 'string', default: './data' },
+    JWT_SECRET: { type: 'string', minLength: 32 },
+    SIGNED_URL_TTL: { type: 'integer', minimum: 1, maximum: 604_800, default: 60 },
+    MAX_UPLOAD_BYTES: { type: 'string', pattern: SIZE, default: '10GiB' },
+    LINK_DEFAULT_TTL: { ...SECONDS, default: 7 * 86_400 },
+    LINK_MAX_TTL: { ...SECONDS, default: 30 * 86_400 }
+  }
+} as const
+
+const UNITS: Record<string, number> = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KIB: 1024, MIB: 1024 ** 2, GIB: 1024 ** 3, TIB: 1024 ** 4 }
+
+/** "20MiB", "10GiB", "1500000" → bytes. */
+export function parseSize (value: string): number {
+  const m = /^([0-9.]+)\s*([A-Za-z]*)$/.exec(value.trim())
+  const unit = UNITS[(m?.[2] ?? '').toUpperCase() || 'B']
+  if (m === null || unit === undefined) throw new ConfigError(`not a size: ${value}`)
+  return Math.floor(Number(m[1]) * unit)
+}
+
+const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: false, strict: false })
+const validate = ajv.compile(schema)
+
+/** Reads the environment; an empty value means unset. Throws ConfigError naming the variable. */
+export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
+  const raw: Record<string, unknown> = {}
+  for (const name of Object.keys(schema.properties)) {
+    const value = env[name]
+    if (value !== undefined && value.trim() !== '') raw[name] = value.trim()
+  }
+  if (!validate(raw)) {
+    const err = validate.errors?.[0]
+    const name = err?.instancePath.slice(1) ?? 'configuration'
+    const given = typeof raw[name] === 'string' ? ` (got ${JSON.stringify(raw[name])})` : ''
+    throw new ConfigError(`${name} ${err?.message ?? 'is invalid'}${given}`)
+  }
+  const v = raw as Record<string, string | number | boolean | undefined>
+  const str = (name: string): string | undefined => v[name] as string | undefined
+  const num = (name: string): number => v[name] as number
+
+  const port = num('PORT')
+  const redis = str('REDIS_URL') !== undefined ? { url: str('REDIS_URL') as string, keyPrefix: str('REDIS_KEY_PREFIX') ?? '' } : null
+  const endpoint = str('S3_ENDPOINT')
+  const s3 = str('S3_BUCKET') !== undefined
+    ? {
+        bucket: str('S3_BUCKET') as string,
+        endpoint,
+        region: str('S3_REGION'),
+        forcePathStyle: v.S3_FORCE_PATH_STYLE as boolean,
+        // S3-compatible stores mishandle the SDK's default aws-chunked CRC32 trailers.
+        checksums: (str('S3_CHECKSUMS') ?? (endpoint !== undefined ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED')) as ChecksumMode
+      }
+    : null
+
+  let jwtSecret = str('JWT_SECRET')
+  const jwtSecretGenerated = jwtSecret === undefined
+  if (jwtSecret === undefined) {
+    if (redis !== null || s3 !== null) {
+      throw new ConfigError('JWT_SECRET is required when REDIS_URL or S3_BUCKET is set (at least 32 bytes, e.g. openssl rand -base64 48)')
+    }
+    jwtSecret = randomBytes(32).toString('base64url')
+  }
+
+  const linkDefaultTtl = num('LINK_DEFAULT_TTL')
+  const linkMaxTtl = num('LINK_MAX_TTL')
+  if (linkDefaultTtl > linkMaxTtl) throw new ConfigError(`LINK_DEFAULT_TTL must not exceed LINK_MAX_TTL (${linkMaxTtl})`)
+  const maxUploadBytes = parseSize(str('MAX_UPLOAD_BYTES') as string)
+  if (maxUploadBytes < 1) throw new ConfigError('MAX_UPLOAD_BYTES must be at least 1 byte')
+
+  return {
+    host: str('HOST') as string,
+    port,
+    publicUrl: (str('PUBLIC_URL') ?? `http://localhost:${port}`).replace(/\/+$/, ''),
+    logLevel: str('LOG_LEVEL') as string,
+    redis,
+    s3,
+    dataDir: str('DATA_DIR') as string,
+    jwtSecret,
+    jwtSecretGenerated,
+    signedUrlTtl: num('SIGNED_URL_TTL'),
+    maxUploadBytes,
+    linkDefaultTtl,
+    linkMaxTtl
+  }
+}

@@ -1,0 +1,23 @@
+// Share tokens are bearer secrets: random, URL-safe, and only ever stored as a hash.
+import { createHash, randomBytes } from 'node:crypto'
+
+const TOKEN_BYTES = 16
+/** 16 random bytes in unpadded base64url are exactly 22 characters. */
+export const TOKEN_PATTERN = '^[A-Za-z0-9_-]{22}$'
+const TOKEN_RE = new RegExp(TOKEN_PATTERN)
+
+export function newToken (): string {
+  return randomBytes(TOKEN_BYTES).toString('base64url')
+}
+
+export function isWellFormedToken (value: string): boolean {
+  return TOKEN_RE.test(value)
+}
+
+/**
+ * The token hash is what the link store keys links by. A plain SHA-256 is enough:
+ * the token has 128 bits of entropy, so there is nothing to brute-force.
+ */
+export function hashToken (token: string): string {
+  return createHash('sha256').update(token).digest('base64url')
+}

@@ -1,0 +1,39 @@
+// Liveness and readiness for load balancers and orchestrators.
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { setTimeout as delay } from 'node:timers/promises'
+import { sendProblem } from '../problem.js'
+
+const CHECK_TIMEOUT_MS = 2000
+
+async function check (probe: () => Promise<void>): Promise<'ok' | 'unavailable'> {
+  const timeout = new AbortController()
+  try {
+    await Promise.race([probe(), delay(CHECK_TIMEOUT_MS, undefined, { signal: timeout.signal }).then(() => { throw new Error('timeout') })])
+    return 'ok'
+  } catch {
+    return 'unavailable'
+  } finally {
+    timeout.abort()
+  }
+}
+
+const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  fastify.get('/healthz', {
+    schema: { summary: 'The process is alive', response: { 200: Type.Object({ status: Type.Literal('ok') }) } }
+  }, async () => ({ status: 'ok' as const }))
+
+  fastify.get('/readyz', {
+    schema: {
+      summary: 'The link store and the object store answer',
+      response: { 200: Type.Object({ status: Type.Literal('ready'), checks: Type.Record(Type.String(), Type.String()) }) }
+    }
+  }, async (request, reply) => {
+    const [linkStore, objectStore] = await Promise.all([check(async () => { await fastify.linkStore.ping() }), check(async () => { await fastify.objectStore.ping() })])
+    const checks = { linkStore, objectStore }
+    const failed = Object.entries(checks).filter(([, v]) => v !== 'ok').map(([k]) => k)
+    if (failed.length > 0) return sendProblem(reply.header('cache-control', 'no-store'), 503, 'LG_NOT_READY', `Not ready: ${failed.join(', ')} unavailable`)
+    return { status: 'ready' as const, checks }
+  })
+}
+
+export default healthRoutes

@@ -1,0 +1,60 @@
+// Share links: mint one for a file, list, read and revoke the caller's links.
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { notFound } from '../errors.js'
+import { createShareLink, linkView } from '../share.js'
+import { IdParamsSchema, LinkOptionsSchema, LinkSchema, NewLinkSchema, PageQuerySchema, errorResponses } from '../schemas.js'
+import type { LinkRecord } from '../stores/link-store.js'
+
+const linksRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  const { linkStore } = fastify
+  const { publicUrl, linkDefaultTtl, linkMaxTtl } = fastify.config
+  const limits = { defaultTtl: linkDefaultTtl, maxTtl: linkMaxTtl }
+  fastify.addHook('onRequest', fastify.authenticate)
+
+  async function ownLink (id: string, owner: string): Promise<LinkRecord> {
+    const link = await linkStore.getLink(id)
+    if (link === null || link.owner !== owner) throw notFound('Link')
+    return link
+  }
+
+  fastify.post('/v1/files/:id/links', {
+    schema: {
+      summary: 'Mint a share link for a file',
+      params: IdParamsSchema,
+      body: Type.Union([LinkOptionsSchema, Type.Null()]),
+      response: { 201: NewLinkSchema, ...errorResponses }
+    }
+  }, async (request, reply) => {
+    const file = await linkStore.getFile(request.params.id)
+    if (file === null || file.owner !== request.user.sub) throw notFound('File')
+    const link = await createShareLink({ linkStore, limits, publicUrl }, file, request.body ?? {})
+    reply.header('cache-control', 'no-store')
+    return await reply.code(201).send(link)
+  })
+
+  fastify.get('/v1/links', {
+    schema: {
+      summary: "List the caller's links (never their tokens), newest first",
+      querystring: PageQuerySchema,
+      response: { 200: Type.Object({ items: Type.Array(LinkSchema), next: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses }
+    }
+  }, async (request) => {
+    const page = await linkStore.listLinks(request.user.sub, { limit: request.query.limit, after: request.query.cursor })
+    const now = Date.now()
+    return { items: page.items.map((l) => linkView(l, now)), next: page.next }
+  })
+
+  fastify.get('/v1/links/:id', {
+    schema: { summary: 'A link', params: IdParamsSchema, response: { 200: LinkSchema, ...errorResponses } }
+  }, async (request) => linkView(await ownLink(request.params.id, request.user.sub)))
+
+  fastify.delete('/v1/links/:id', {
+    schema: { summary: 'Revoke a link', params: IdParamsSchema, response: { 204: Type.Null(), ...errorResponses } }
+  }, async (request, reply) => {
+    await ownLink(request.params.id, request.user.sub)
+    if (!await linkStore.revokeLink(request.params.id, Date.now())) throw notFound('Link')
+    return await reply.code(204).send(null)
+  })
+}
+
+export default linksRoutes

@@ -1,0 +1,40 @@
+// GET /o/<key>: serves the embedded store's files behind URLs the gateway signed itself
+// (the embedded stand-in for a presigned S3 URL). Tampered or expired → 403.
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { HttpError, notFound } from '../errors.js'
+import { ProblemSchema } from '../schemas.js'
+import type { LocalObjectStore } from '../stores/local-object-store.js'
+
+const localObjectRoutes: FastifyPluginAsyncTypebox<{ store: LocalObjectStore }> = async (fastify, { store }) => {
+  fastify.get('/o/*', {
+    schema: {
+      summary: 'Download from the embedded object store with a gateway-signed URL',
+      querystring: Type.Object({
+        exp: Type.String({ maxLength: 20 }),
+        ct: Type.String({ maxLength: 300 }),
+        cd: Type.String({ maxLength: 2048 }),
+        sig: Type.String({ maxLength: 100 })
+      }),
+      response: { 200: Type.Any({ description: 'The file bytes' }), 403: ProblemSchema, 404: ProblemSchema }
+    }
+  }, async (request, reply) => {
+    const key = (request.params as { '*': string })['*']
+    const verdict = store.verify(key, request.query)
+    if (!verdict.ok) {
+      throw new HttpError(403, 'LG_BAD_SIGNATURE', verdict.reason === 'expired' ? 'This download URL has expired' : 'This download URL is not valid')
+    }
+    const object = await store.open(key)
+    if (object === null) throw notFound('Object')
+    reply.headers({
+      'content-type': verdict.contentType,
+      'content-disposition': verdict.contentDisposition,
+      'content-length': object.size,
+      'cache-control': 'private, no-store',
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer'
+    })
+    return await reply.send(request.method === 'HEAD' ? null : object.stream())
+  })
+}
+
+export default localObjectRoutes

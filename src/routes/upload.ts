@@ -1,0 +1,133 @@
+// POST /v1/files: a streaming upload, multipart (one part named "file") or a raw body of
+// any other type. Bytes flow socket → meter (size limit, sha256) → ObjectStore; a file
+// record (and a link, with ?share=true) is written only once the object is complete.
+import multipart from '@fastify/multipart'
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
+import type { Readable } from 'node:stream'
+import { normaliseContentType } from '../domain/content-type.js'
+import { cleanFilename, decodeMultipartFilename } from '../domain/filename.js'
+import { newId } from '../domain/ids.js'
+import { UploadMeter } from '../domain/upload-meter.js'
+import { HttpError, badRequest, tooLarge } from '../errors.js'
+import { createShareLink, fileView } from '../share.js'
+import { NewFileSchema, ProblemSchema, errorResponses } from '../schemas.js'
+import { objectKey } from '../stores/object-store.js'
+import type { FileRecord } from '../stores/link-store.js'
+
+const UploadQuerySchema = Type.Object({
+  filename: Type.Optional(Type.String({ maxLength: 1024, description: 'File name for a raw (non-multipart) upload' })),
+  share: Type.Boolean({ default: false, description: 'Also mint a share link' }),
+  ttl: Type.Optional(Type.Integer({ minimum: 1, description: 'With share=true: seconds until the link expires' })),
+  maxDownloads: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'With share=true: redirects the link grants' }))
+}, { additionalProperties: false })
+
+interface Incoming { source: Readable, filename: string, contentType: string }
+interface Stored { filename: string, contentType: string, size: number, sha256: string }
+
+const uploadRoute: FastifyPluginAsyncTypebox = async (fastify) => {
+  const { maxUploadBytes, linkDefaultTtl, linkMaxTtl, publicUrl } = fastify.config
+  const { linkStore, objectStore } = fastify
+
+  // Every body but multipart is the file itself, streamed: no parser may buffer it.
+  fastify.removeAllContentTypeParsers()
+  fastify.addContentTypeParser('*', (_request, _payload, done) => { done(null) })
+  await fastify.register(multipart, {
+    throwFileSizeLimit: true,
+    // One byte over the limit, so that the meter (not busboy's silent truncation) stops it.
+    limits: { fileSize: maxUploadBytes + 1, files: 1, fields: 20, fieldSize: 64 * 1024, parts: 30, headerPairs: 100 }
+  })
+
+  /** Streams one file to the store; on any failure nothing of it remains. */
+  async function store (request: FastifyRequest, key: string, incoming: Incoming): Promise<Stored> {
+    const meter = new UploadMeter(maxUploadBytes)
+    incoming.source.on('error', (err) => meter.destroy(err))
+    incoming.source.pipe(meter)
+    // The client going away mid-body cancels the write.
+    const cancel = new AbortController()
+    const onClose = (): void => { if (!request.raw.complete) cancel.abort(badRequest('LG_UPLOAD_ABORTED', 'The client closed the connection mid-upload')) }
+    request.raw.once('close', onClose)
+    try {
+      await objectStore.put(key, meter, { contentType: incoming.contentType, signal: cancel.signal })
+    } finally {
+      request.raw.off('close', onClose)
+    }
+    return { filename: incoming.filename, contentType: incoming.contentType, size: meter.bytes, sha256: meter.sha256() }
+  }
+
+  fastify.post('/v1/files', {
+    onRequest: [fastify.authenticate],
+    schema: {
+      summary: 'Upload a file (multipart part "file", or the raw body)',
+      querystring: UploadQuerySchema,
+      response: { 201: NewFileSchema, ...errorResponses, 413: ProblemSchema, 502: ProblemSchema }
+    }
+  }, async function upload (request, reply) {
+    const { query } = request
+    const owner = request.user.sub
+    const id = newId()
+    const key = objectKey(id)
+    let stored: Stored | null = null
+    try {
+      if (request.isMultipart()) {
+        for await (const part of request.parts()) {
+          if (part.type !== 'file') continue
+          if (part.fieldname !== 'file' || stored !== null) {
+            throw badRequest('LG_BAD_MULTIPART', 'Send exactly one file part, named "file"')
+          }
+          stored = await store(request, key, {
+            source: part.file,
+            filename: cleanFilename(decodeMultipartFilename(part.filename)),
+            contentType: normaliseContentType(part.mimetype)
+          })
+        }
+        if (stored === null) throw badRequest('LG_NO_FILE', 'The multipart body has no file part named "file"')
+      } else {
+        stored = await store(request, key, {
+          source: request.raw,
+          filename: cleanFilename(query.filename),
+          contentType: normaliseContentType(request.headers['content-type'])
+        })
+      }
+    } catch (err) {
+      if (stored !== null) await objectStore.delete(key).catch((e: unknown) => request.log.error({ err: e, key }, 'orphan object left after a failed upload'))
+      // The rest of a rejected body is not worth reading.
+      reply.header('connection', 'close')
+      throw uploadError(err, maxUploadBytes)
+    }
+
+    const file: FileRecord = { id, owner, key, ...stored, createdAt: Date.now() }
+    try {
+      await linkStore.putFile(file)
+      const link = query.share
+        ? await createShareLink({ linkStore, publicUrl, limits: { defaultTtl: linkDefaultTtl, maxTtl: linkMaxTtl } }, file, query)
+        : undefined
+      request.log.info({ fileId: id, size: file.size }, 'file uploaded')
+      return await reply.code(201).send({ ...fileView(file), link })
+    } catch (err) {
+      // All or nothing: a failed record or link takes the object with it.
+      await linkStore.deleteFile(id).catch(() => {})
+      await objectStore.delete(key).catch((e: unknown) => request.log.error({ err: e, key }, 'orphan object left after a failed upload'))
+      throw err
+    }
+  })
+}
+
+/** Multipart and stream errors, mapped to what the client did wrong. */
+function uploadError (err: unknown, limit: number): unknown {
+  if (err instanceof HttpError) return err
+  const code = (err as { code?: string }).code
+  if (code === 'FST_REQ_FILE_TOO_LARGE') return tooLarge(limit)
+  if (code === 'FST_FILES_LIMIT') return badRequest('LG_BAD_MULTIPART', 'Send exactly one file part, named "file"')
+  if (typeof code === 'string' && code.startsWith('FST_') && code !== 'FST_INVALID_MULTIPART_CONTENT_TYPE') {
+    return badRequest('LG_BAD_MULTIPART', `Malformed multipart body: ${(err as Error).message}`)
+  }
+  const message = err instanceof Error ? err.message : ''
+  if (code === 'ECONNRESET' || message === 'aborted') return badRequest('LG_UPLOAD_ABORTED', 'The client closed the connection mid-upload')
+  if (/Unexpected end of form|Malformed part header|Multipart: Boundary not found|terminated early/i.test(message)) {
+    return badRequest('LG_BAD_MULTIPART', `Malformed multipart body: ${message}`)
+  }
+  return err
+}
+
+export default uploadRoute

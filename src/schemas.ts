@@ -1,0 +1,67 @@
+// Shared JSON schemas of the HTTP API (TypeBox, so route handlers are typed from them).
+import { Type } from '@fastify/type-provider-typebox'
+import { ID_PATTERN } from './domain/ids.js'
+
+export const ProblemSchema = Type.Object({
+  type: Type.String(),
+  title: Type.String(),
+  status: Type.Integer(),
+  detail: Type.String(),
+  code: Type.String()
+}, { $id: 'Problem', description: 'RFC 9457 problem details' })
+
+export const IdParamsSchema = Type.Object({ id: Type.String({ pattern: ID_PATTERN }) })
+
+export const PageQuerySchema = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
+  cursor: Type.Optional(Type.String({ pattern: ID_PATTERN, description: '`next` of the previous page' }))
+})
+
+export const LinkOptionsSchema = Type.Object({
+  ttl: Type.Optional(Type.Integer({ minimum: 1, description: 'Seconds until the link expires (default LINK_DEFAULT_TTL, at most LINK_MAX_TTL)' })),
+  maxDownloads: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Redirects the link grants before it is exhausted' }))
+}, { additionalProperties: false })
+
+export const FileSchema = Type.Object({
+  id: Type.String(),
+  filename: Type.String(),
+  size: Type.Integer(),
+  contentType: Type.String(),
+  sha256: Type.String(),
+  createdAt: Type.String({ format: 'date-time' })
+})
+
+const LinkFields = {
+  id: Type.String(),
+  fileId: Type.String(),
+  createdAt: Type.String({ format: 'date-time' }),
+  expiresAt: Type.String({ format: 'date-time' }),
+  maxDownloads: Type.Union([Type.Integer(), Type.Null()]),
+  downloads: Type.Integer(),
+  status: Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('exhausted'), Type.Literal('revoked')]),
+  revokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()])
+}
+
+/** A link as listed: never its token. */
+export const LinkSchema = Type.Object(LinkFields)
+
+/** A link as created: the only time its token and URL are shown. */
+export const NewLinkSchema = Type.Object({
+  ...LinkFields,
+  token: Type.String(),
+  url: Type.String()
+})
+
+export const NewFileSchema = Type.Object({
+  ...FileSchema.properties,
+  link: Type.Optional(NewLinkSchema)
+})
+
+export const errorResponses = {
+  400: ProblemSchema,
+  401: ProblemSchema,
+  404: ProblemSchema,
+  429: ProblemSchema,
+  500: ProblemSchema,
+  503: ProblemSchema
+}

@@ -1,0 +1,55 @@
+// The process entry: read the configuration, build the app, listen, shut down gracefully.
+import closeWithGrace from 'close-with-grace'
+import { buildApp } from './app.js'
+import { ConfigError, loadConfig, type Config } from './config.js'
+import { loggerOptions } from './logger.js'
+
+function loadOrExit (): Config {
+  try {
+    return loadConfig()
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    process.stderr.write(`linkgate: invalid configuration: ${err.message}\n`)
+    process.exit(1)
+  }
+}
+
+/** The first lines a person sees: how to try it. The demo token is printed, never logged. */
+function banner (config: Config, token: string | null): string {
+  const base = config.publicUrl
+  const auth = '-H "Authorization: Bearer $TOKEN"'
+  const lines = [
+    `Linkgate starting on ${base}`,
+    `  link store: ${config.redis === null ? 'memory (embedded)' : 'redis'}; object store: ${config.s3 === null ? `local disk at ${config.dataDir} (embedded)` : `s3 bucket ${config.s3.bucket}`}`,
+    ''
+  ]
+  if (token === null) {
+    lines.push('Get a token signed with your JWT_SECRET:  export TOKEN=$(npm run -s token -- alice)')
+  } else {
+    lines.push('Try it with this demo token (valid 24 h, for this process only; set JWT_SECRET to use your own):',
+      `  export TOKEN=${token}`)
+  }
+  lines.push(
+    'Upload a file and get a share link in one step:',
+    `  curl ${auth} -F file=@README.md '${base}/v1/files?share=true'`,
+    'Or stream any body (unknown length is fine):',
+    `  tar cz . | curl ${auth} -X POST -T - '${base}/v1/files?filename=site.tgz&share=true&maxDownloads=3'`,
+    'Then open the "link.url" of the answer, or: curl -iL <link.url>',
+    ''
+  )
+  return lines.join('\n')
+}
+
+const config = loadOrExit()
+const app = await buildApp(config, { logger: loggerOptions(config.logLevel) })
+
+closeWithGrace({ delay: 25_000 }, async ({ signal, err }) => {
+  if (err !== undefined) app.log.error({ err }, 'closing after an error')
+  else app.log.info({ signal }, 'shutting down')
+  await app.close()
+})
+
+await app.ready()
+const token = config.jwtSecretGenerated ? app.jwt.sign({ sub: 'demo' }, { expiresIn: '24h' }) : null
+process.stdout.write(banner(config, token) + '\n')
+await app.listen({ host: config.host, port: config.port })

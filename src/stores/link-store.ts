@@ -1,0 +1,74 @@
+// The LinkStore port: file records and share links, with their download counters and TTLs.
+
+export interface FileRecord {
+  id: string
+  owner: string
+  /** Object key in the ObjectStore; made by the server, never from the client's filename. */
+  key: string
+  filename: string
+  size: number
+  contentType: string
+  sha256: string
+  createdAt: number
+}
+
+export interface LinkRecord {
+  id: string
+  fileId: string
+  owner: string
+  /** SHA-256 of the share token; the token itself is never stored. */
+  tokenHash: string
+  createdAt: number
+  expiresAt: number
+  /** null: unlimited. */
+  maxDownloads: number | null
+  downloads: number
+  revokedAt: number | null
+  // Copied from the file record (which never changes) so that redemption is one read.
+  objectKey: string
+  filename: string
+  contentType: string
+  size: number
+}
+
+export type LinkStatus = 'active' | 'expired' | 'exhausted' | 'revoked'
+export type DenyReason = 'not_found' | Exclude<LinkStatus, 'active'>
+
+export type RedeemResult =
+  | { ok: true, link: LinkRecord }
+  | { ok: false, reason: DenyReason, link: LinkRecord | null }
+
+export interface Page<T> { items: T[], next: string | null }
+export interface PageQuery { limit: number, after?: string | undefined }
+
+/** How long a link's record outlives its expiry, so that "expired" can be told from "unknown". */
+export const EXPIRED_LINK_GRACE_MS = 24 * 3600 * 1000
+
+export interface LinkStore {
+  putFile (file: FileRecord): Promise<void>
+  getFile (id: string): Promise<FileRecord | null>
+  /** Newest first; `after` is the last id of the previous page. */
+  listFiles (owner: string, page: PageQuery): Promise<Page<FileRecord>>
+  /** Removes the record and every link to it; returns the removed record. */
+  deleteFile (id: string): Promise<FileRecord | null>
+
+  /** False when the file is gone (deleted meanwhile): no link then exists. */
+  createLink (link: LinkRecord): Promise<boolean>
+  getLink (id: string): Promise<LinkRecord | null>
+  listLinks (owner: string, page: PageQuery): Promise<Page<LinkRecord>>
+  /** False when there is no such link. */
+  revokeLink (id: string, at: number): Promise<boolean>
+  /** Atomically: exists, not revoked, not expired, not exhausted, then count one download. */
+  redeem (tokenHash: string): Promise<RedeemResult>
+
+  ping (): Promise<void>
+  close (): Promise<void>
+}
+
+/** The state a link is in at `now`, for API responses. */
+export function linkStatus (link: LinkRecord, now: number): LinkStatus {
+  if (link.revokedAt !== null) return 'revoked'
+  if (link.expiresAt <= now) return 'expired'
+  if (link.maxDownloads !== null && link.downloads >= link.maxDownloads) return 'exhausted'
+  return 'active'
+}

@@ -1,0 +1,111 @@
+// Embedded LinkStore: process memory, one instance only. Expired links are dropped lazily
+// and by a periodic sweep, so memory stays bounded by the live links.
+import {
+  EXPIRED_LINK_GRACE_MS, linkStatus,
+  type FileRecord, type LinkRecord, type LinkStore, type Page, type PageQuery, type RedeemResult
+} from './link-store.js'
+
+function page<T extends { id: string }> (items: Iterable<T>, { limit, after }: PageQuery): Page<T> {
+  const sorted = [...items]
+    .filter((item) => after === undefined || item.id < after)
+    .sort((a, b) => (a.id < b.id ? 1 : -1))
+  const slice = sorted.slice(0, limit)
+  return { items: slice, next: sorted.length > limit ? (slice.at(-1)?.id ?? null) : null }
+}
+
+export class MemoryLinkStore implements LinkStore {
+  readonly #files = new Map<string, FileRecord>()
+  readonly #links = new Map<string, LinkRecord>()
+  /** token hash → link id */
+  readonly #byToken = new Map<string, string>()
+  readonly #sweeper: NodeJS.Timeout
+
+  constructor (sweepEveryMs = 60_000) {
+    this.#sweeper = setInterval(() => this.#sweep(Date.now()), sweepEveryMs).unref()
+  }
+
+  #sweep (now: number): void {
+    for (const link of this.#links.values()) {
+      if (link.expiresAt + EXPIRED_LINK_GRACE_MS <= now) this.#dropLink(link)
+    }
+  }
+
+  #dropLink (link: LinkRecord): void {
+    this.#links.delete(link.id)
+    this.#byToken.delete(link.tokenHash)
+  }
+
+  #live (link: LinkRecord | undefined): LinkRecord | null {
+    if (link === undefined) return null
+    if (link.expiresAt + EXPIRED_LINK_GRACE_MS <= Date.now()) {
+      this.#dropLink(link)
+      return null
+    }
+    return link
+  }
+
+  async putFile (file: FileRecord): Promise<void> {
+    this.#files.set(file.id, { ...file })
+  }
+
+  async getFile (id: string): Promise<FileRecord | null> {
+    const file = this.#files.get(id)
+    return file === undefined ? null : { ...file }
+  }
+
+  async listFiles (owner: string, query: PageQuery): Promise<Page<FileRecord>> {
+    const result = page([...this.#files.values()].filter((f) => f.owner === owner), query)
+    return { ...result, items: result.items.map((f) => ({ ...f })) }
+  }
+
+  async deleteFile (id: string): Promise<FileRecord | null> {
+    const file = this.#files.get(id)
+    if (file === undefined) return null
+    this.#files.delete(id)
+    for (const link of this.#links.values()) {
+      if (link.fileId === id) this.#dropLink(link)
+    }
+    return file
+  }
+
+  async createLink (link: LinkRecord): Promise<boolean> {
+    if (!this.#files.has(link.fileId)) return false
+    this.#links.set(link.id, { ...link })
+    this.#byToken.set(link.tokenHash, link.id)
+    return true
+  }
+
+  async getLink (id: string): Promise<LinkRecord | null> {
+    const link = this.#live(this.#links.get(id))
+    return link === null ? null : { ...link }
+  }
+
+  async listLinks (owner: string, query: PageQuery): Promise<Page<LinkRecord>> {
+    const mine = [...this.#links.values()].filter((l) => l.owner === owner && this.#live(l) !== null)
+    const result = page(mine, query)
+    return { ...result, items: result.items.map((l) => ({ ...l })) }
+  }
+
+  async revokeLink (id: string, at: number): Promise<boolean> {
+    const link = this.#live(this.#links.get(id))
+    if (link === null) return false
+    link.revokedAt ??= at
+    return true
+  }
+
+  async redeem (tokenHash: string): Promise<RedeemResult> {
+    const id = this.#byToken.get(tokenHash)
+    const link = this.#live(id === undefined ? undefined : this.#links.get(id))
+    if (link === null) return { ok: false, reason: 'not_found', link: null }
+    const status = linkStatus(link, Date.now())
+    if (status !== 'active') return { ok: false, reason: status, link: { ...link } }
+    link.downloads += 1
+    return { ok: true, link: { ...link } }
+  }
+
+  async ping (): Promise<void> {}
+
+  async close (): Promise<void> {
+    clearInterval(this.#sweeper)
+  }
+}

@@ -1,0 +1,34 @@
+// The ObjectStore port: file bytes, streamed in and handed out as short-lived signed URLs.
+import type { Readable } from 'node:stream'
+import type { Disposition } from '../domain/content-disposition.js'
+
+export interface PutOptions {
+  contentType: string
+  /** Aborting cancels the write; nothing of the object remains. */
+  signal?: AbortSignal | undefined
+}
+
+export interface SignedUrlOptions {
+  filename: string
+  contentType: string
+  disposition: Disposition
+  /** Seconds. */
+  expiresIn: number
+}
+
+export interface ObjectStore {
+  /**
+   * Streams `body` to `key`. Resolves once the object is complete and durable; if the body
+   * errors or the write fails, rejects and leaves no object (and no multipart upload) behind.
+   */
+  put (key: string, body: Readable, options: PutOptions): Promise<void>
+  /** Idempotent: deleting a missing object succeeds. */
+  delete (key: string): Promise<void>
+  exists (key: string): Promise<boolean>
+  /** A GET URL that serves the object as a download named `filename`, valid `expiresIn` seconds. */
+  signedUrl (key: string, options: SignedUrlOptions): Promise<string>
+  ping (): Promise<void>
+  close (): Promise<void>
+}
+
+export const objectKey = (fileId: string): string => `files/${fileId}`

@@ -1,0 +1,224 @@
+// Production LinkStore on Redis. Every decision about a link (redeem, revoke, attach to
+// a file, delete a file with its links) is one Lua script, so racing instances agree.
+// Keys that one script touches share a hash tag, so the layout also works on Cluster:
+//   file:{<fileId>}        hash   the file record
+//   file:{<fileId>}:links  hash   link id → token hash, for deleting a file's links
+//   link:<tokenHash>       hash   the link record (expires with the link, plus a grace)
+//   lid:<linkId>           string token hash, to address a link by its id
+//   owner:<sub>:files      zset   file ids (lexicographic = time order), for listings
+//   owner:<sub>:links      zset   link ids
+import type { Redis } from 'ioredis'
+import { unavailable } from '../errors.js'
+import {
+  EXPIRED_LINK_GRACE_MS,
+  type DenyReason, type FileRecord, type LinkRecord, type LinkStore, type Page, type PageQuery, type RedeemResult
+} from './link-store.js'
+
+const REDEEM = `
+local f = redis.call('HMGET', KEYS[1], 'expiresAt', 'maxDownloads', 'downloads', 'revokedAt')
+if not f[1] then return {'not_found'} end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local status = 'ok'
+if f[4] then status = 'revoked'
+elseif tonumber(f[1]) <= now then status = 'expired'
+elseif f[2] and tonumber(f[3]) >= tonumber(f[2]) then status = 'exhausted'
+else redis.call('HINCRBY', KEYS[1], 'downloads', 1) end
+local out = redis.call('HGETALL', KEYS[1])
+table.insert(out, 1, status)
+return out`
+
+// Attach only to a file that still exists; the caller re-checks after writing the link.
+const ATTACH = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return 1`
+
+const DELETE_FILE = `
+local file = redis.call('HGETALL', KEYS[1])
+if #file == 0 then return false end
+local links = redis.call('HGETALL', KEYS[2])
+redis.call('DEL', KEYS[1], KEYS[2])
+return {file, links}`
+
+// HSET on a missing key would create it without a TTL, hence the EXISTS.
+const REVOKE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSETNX', KEYS[1], 'revokedAt', ARGV[1])
+return 1`
+
+interface Scripts {
+  lgRedeem: (linkKey: string) => Promise<string[]>
+  lgAttach: (fileKey: string, linksKey: string, linkId: string, tokenHash: string) => Promise<number>
+  lgDeleteFile: (fileKey: string, linksKey: string) => Promise<[string[], string[]] | null>
+  lgRevoke: (linkKey: string, at: number) => Promise<number>
+}
+
+const fileKey = (id: string): string => `file:{${id}}`
+const fileLinksKey = (id: string): string => `file:{${id}}:links`
+const linkKey = (tokenHash: string): string => `link:${tokenHash}`
+const linkIdKey = (id: string): string => `lid:${id}`
+const ownerFilesKey = (owner: string): string => `owner:${owner}:files`
+const ownerLinksKey = (owner: string): string => `owner:${owner}:links`
+
+function pairs (flat: string[]): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i] as string] = flat[i + 1] as string
+  return out
+}
+
+function toFile (h: Record<string, string>): FileRecord {
+  return {
+    id: h.id ?? '',
+    owner: h.owner ?? '',
+    key: h.key ?? '',
+    filename: h.filename ?? '',
+    size: Number(h.size),
+    contentType: h.contentType ?? '',
+    sha256: h.sha256 ?? '',
+    createdAt: Number(h.createdAt)
+  }
+}
+
+function toLink (h: Record<string, string>): LinkRecord {
+  return {
+    id: h.id ?? '',
+    fileId: h.fileId ?? '',
+    owner: h.owner ?? '',
+    tokenHash: h.tokenHash ?? '',
+    createdAt: Number(h.createdAt),
+    expiresAt: Number(h.expiresAt),
+    maxDownloads: h.maxDownloads === undefined ? null : Number(h.maxDownloads),
+    downloads: Number(h.downloads),
+    revokedAt: h.revokedAt === undefined ? null : Number(h.revokedAt),
+    objectKey: h.objectKey ?? '',
+    filename: h.filename ?? '',
+    contentType: h.contentType ?? '',
+    size: Number(h.size)
+  }
+}
+
+/** Record → hash fields; null fields are left out, which the scripts read as "unset". */
+function fields (record: object): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(record)) if (v !== null && v !== undefined) out[k] = String(v)
+  return out
+}
+
+/** Connection trouble becomes a 503; a Redis reply error is a bug and stays a 500. */
+async function guard<T> (work: Promise<T>): Promise<T> {
+  try {
+    return await work
+  } catch (err) {
+    if (err instanceof Error && err.name === 'ReplyError') throw err
+    throw unavailable('link store', err)
+  }
+}
+
+export class RedisLinkStore implements LinkStore {
+  readonly #redis: Redis & Scripts
+
+  constructor (redis: Redis) {
+    redis.defineCommand('lgRedeem', { numberOfKeys: 1, lua: REDEEM })
+    redis.defineCommand('lgAttach', { numberOfKeys: 2, lua: ATTACH })
+    redis.defineCommand('lgDeleteFile', { numberOfKeys: 2, lua: DELETE_FILE })
+    redis.defineCommand('lgRevoke', { numberOfKeys: 1, lua: REVOKE })
+    this.#redis = redis as Redis & Scripts
+  }
+
+  async putFile (file: FileRecord): Promise<void> {
+    await guard(this.#redis.hset(fileKey(file.id), fields(file)))
+    await guard(this.#redis.zadd(ownerFilesKey(file.owner), 0, file.id))
+  }
+
+  async getFile (id: string): Promise<FileRecord | null> {
+    const h = await guard(this.#redis.hgetall(fileKey(id)))
+    return h.id === undefined ? null : toFile(h)
+  }
+
+  async #page<T> (indexKey: string, query: PageQuery, load: (id: string) => Promise<T | null>): Promise<Page<T>> {
+    const max = query.after === undefined ? '+' : `(${query.after}`
+    const ids = await guard(this.#redis.zrange(indexKey, max, '-', 'BYLEX', 'REV', 'LIMIT', 0, query.limit + 1))
+    const pageIds = ids.slice(0, query.limit)
+    const loaded = await Promise.all(pageIds.map(load))
+    // Index entries of expired links (or half-deleted files) are pruned as they are met.
+    const stale = pageIds.filter((_, i) => loaded[i] === null)
+    if (stale.length > 0) await guard(this.#redis.zrem(indexKey, ...stale))
+    return {
+      items: loaded.filter((x): x is Awaited<T> => x !== null),
+      next: ids.length > query.limit ? (pageIds.at(-1) ?? null) : null
+    }
+  }
+
+  async listFiles (owner: string, query: PageQuery): Promise<Page<FileRecord>> {
+    return await this.#page(ownerFilesKey(owner), query, async (id) => await this.getFile(id))
+  }
+
+  async deleteFile (id: string): Promise<FileRecord | null> {
+    const removed = await guard(this.#redis.lgDeleteFile(fileKey(id), fileLinksKey(id)))
+    if (removed === null) return null
+    const file = toFile(pairs(removed[0]))
+    const links = pairs(removed[1])
+    await guard(Promise.all([
+      this.#redis.zrem(ownerFilesKey(file.owner), id),
+      ...Object.entries(links).map(async ([linkId, tokenHash]) => await this.#dropLink(file.owner, linkId, tokenHash))
+    ]))
+    return file
+  }
+
+  async #dropLink (owner: string, linkId: string, tokenHash: string): Promise<void> {
+    await Promise.all([
+      this.#redis.del(linkKey(tokenHash)),
+      this.#redis.del(linkIdKey(linkId)),
+      this.#redis.zrem(ownerLinksKey(owner), linkId)
+    ])
+  }
+
+  async createLink (link: LinkRecord): Promise<boolean> {
+    const attached = await guard(this.#redis.lgAttach(fileKey(link.fileId), fileLinksKey(link.fileId), link.id, link.tokenHash))
+    if (attached === 0) return false
+    const keepUntil = link.expiresAt + EXPIRED_LINK_GRACE_MS
+    await guard(Promise.all([
+      this.#redis.multi().hset(linkKey(link.tokenHash), fields(link)).pexpireat(linkKey(link.tokenHash), keepUntil).exec(),
+      this.#redis.set(linkIdKey(link.id), link.tokenHash, 'PXAT', keepUntil),
+      this.#redis.zadd(ownerLinksKey(link.owner), 0, link.id)
+    ]))
+    // A delete of the file may have run between the attach and the writes above.
+    if (await guard(this.#redis.exists(fileKey(link.fileId))) === 0) {
+      await guard(this.#dropLink(link.owner, link.id, link.tokenHash))
+      return false
+    }
+    return true
+  }
+
+  async getLink (id: string): Promise<LinkRecord | null> {
+    const tokenHash = await guard(this.#redis.get(linkIdKey(id)))
+    if (tokenHash === null) return null
+    const h = await guard(this.#redis.hgetall(linkKey(tokenHash)))
+    return h.id === undefined ? null : toLink(h)
+  }
+
+  async listLinks (owner: string, query: PageQuery): Promise<Page<LinkRecord>> {
+    return await this.#page(ownerLinksKey(owner), query, async (id) => await this.getLink(id))
+  }
+
+  async revokeLink (id: string, at: number): Promise<boolean> {
+    const tokenHash = await guard(this.#redis.get(linkIdKey(id)))
+    if (tokenHash === null) return false
+    return await guard(this.#redis.lgRevoke(linkKey(tokenHash), at)) === 1
+  }
+
+  async redeem (tokenHash: string): Promise<RedeemResult> {
+    const [status, ...flat] = await guard(this.#redis.lgRedeem(linkKey(tokenHash)))
+    if (status === 'not_found' || flat.length === 0) return { ok: false, reason: 'not_found', link: null }
+    const link = toLink(pairs(flat))
+    return status === 'ok' ? { ok: true, link } : { ok: false, reason: status as DenyReason, link }
+  }
+
+  async ping (): Promise<void> {
+    await guard(this.#redis.ping())
+  }
+
+  /** The client belongs to the redis plugin, which closes it. */
+  async close (): Promise<void> {}
+}

@@ -1,0 +1,116 @@
+// Production ObjectStore on S3 (or an S3-compatible store). Uploads stream through
+// lib-storage's multipart Upload with a bounded part size and queue, so memory per
+// upload is about (queueSize + 1) × partSize whatever the file size.
+import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3'
+import { Upload } from '@aws-sdk/lib-storage'
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
+import type { Readable } from 'node:stream'
+import { contentDisposition } from '../domain/content-disposition.js'
+import { HttpError, badGateway, unavailable } from '../errors.js'
+import type { ObjectStore, PutOptions, SignedUrlOptions } from './object-store.js'
+
+const MiB = 1024 * 1024
+const MAX_PARTS = 10_000
+
+export interface S3ObjectStoreOptions {
+  client: S3Client
+  bucket: string
+  /** The largest object this store will be asked to hold; sets the part size. */
+  maxObjectBytes: number
+  queueSize?: number
+  /** Milliseconds for HeadBucket in ping(). */
+  pingTimeout?: number
+}
+
+function isNetworkError (err: unknown): boolean {
+  const e = err as { name?: string, code?: string, $metadata?: { httpStatusCode?: number } }
+  return e.$metadata?.httpStatusCode === undefined ||
+    ['TimeoutError', 'RequestTimeout', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT'].includes(e.name ?? e.code ?? '')
+}
+
+/** S3 failures become 503 (unreachable) or 502 (it answered with an error). */
+function storeError (err: unknown): HttpError {
+  return isNetworkError(err) ? unavailable('object store', err) : badGateway('object store', err)
+}
+
+export class S3ObjectStore implements ObjectStore {
+  readonly #client: S3Client
+  readonly #bucket: string
+  readonly #partSize: number
+  readonly #queueSize: number
+  readonly #pingTimeout: number
+
+  constructor (options: S3ObjectStoreOptions) {
+    this.#client = options.client
+    this.#bucket = options.bucket
+    this.#partSize = Math.max(8 * MiB, Math.ceil(options.maxObjectBytes / MAX_PARTS))
+    this.#queueSize = options.queueSize ?? 4
+    this.#pingTimeout = options.pingTimeout ?? 2000
+  }
+
+  async put (key: string, body: Readable, { contentType, signal }: PutOptions): Promise<void> {
+    // The body's own error (too large, client gone) is the one to report, not the
+    // follow-up failure of lib-storage's abort.
+    let bodyError: unknown
+    body.once('error', (err) => { bodyError ??= err })
+    const upload = new Upload({
+      client: this.#client,
+      params: { Bucket: this.#bucket, Key: key, Body: body, ContentType: contentType },
+      partSize: this.#partSize,
+      queueSize: this.#queueSize,
+      leavePartsOnError: false
+    })
+    const abort = (): void => { void upload.abort() }
+    signal?.addEventListener('abort', abort, { once: true })
+    try {
+      await upload.done()
+    } catch (err) {
+      body.destroy()
+      // Nothing may remain: lib-storage aborts the multipart upload, and a single-part
+      // PutObject may have landed just before the failure was noticed.
+      await this.delete(key).catch(() => {})
+      throw bodyError ?? (signal?.aborted === true ? signal.reason : storeError(err))
+    } finally {
+      signal?.removeEventListener('abort', abort)
+    }
+  }
+
+  async delete (key: string): Promise<void> {
+    try {
+      await this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: key }))
+    } catch (err) {
+      throw storeError(err)
+    }
+  }
+
+  async exists (key: string): Promise<boolean> {
+    try {
+      await this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key }))
+      return true
+    } catch (err) {
+      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false
+      throw storeError(err)
+    }
+  }
+
+  async signedUrl (key: string, options: SignedUrlOptions): Promise<string> {
+    const command = new GetObjectCommand({
+      Bucket: this.#bucket,
+      Key: key,
+      ResponseContentDisposition: contentDisposition(options.filename, options.disposition),
+      ResponseContentType: options.contentType
+    })
+    return await getSignedUrl(this.#client, command, { expiresIn: options.expiresIn })
+  }
+
+  async ping (): Promise<void> {
+    try {
+      await this.#client.send(new HeadBucketCommand({ Bucket: this.#bucket }), { abortSignal: AbortSignal.timeout(this.#pingTimeout) })
+    } catch (err) {
+      throw storeError(err)
+    }
+  }
+
+  /** The client belongs to the object-store plugin, which destroys it. */
+  async close (): Promise<void> {}
+}
