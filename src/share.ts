@@ -7,17 +7,25 @@ import { linkStatus, type LinkStatus, type FileRecord, type LinkRecord, type Lin
 
 const iso = (ms: number): string => new Date(ms).toISOString()
 
-export function fileView (file: FileRecord): {
-  id: string, filename: string, size: number, contentType: string, sha256: string, createdAt: string
-} {
+export type FileView = Omit<FileRecord, 'owner' | 'key' | 'createdAt'> & { createdAt: string }
+
+export interface LinkView {
+  id: string
+  fileId: string
+  createdAt: string
+  expiresAt: string
+  maxDownloads: number | null
+  downloads: number
+  status: LinkStatus
+  revokedAt: string | null
+}
+
+export function fileView (file: FileRecord): FileView {
   const { id, filename, size, contentType, sha256, createdAt } = file
   return { id, filename, size, contentType, sha256, createdAt: iso(createdAt) }
 }
 
-export function linkView (link: LinkRecord, now = Date.now()): {
-  id: string, fileId: string, createdAt: string, expiresAt: string, maxDownloads: number | null,
-  downloads: number, status: LinkStatus, revokedAt: string | null
-} {
+export function linkView (link: LinkRecord, now = Date.now()): LinkView {
   return {
     id: link.id,
     fileId: link.fileId,
@@ -33,7 +41,7 @@ export function linkView (link: LinkRecord, now = Date.now()): {
 export interface ShareDeps { linkStore: LinkStore, limits: LinkLimits, publicUrl: string }
 
 /** Creates a link to `file`; the token exists only in the returned value. */
-export async function createShareLink (deps: ShareDeps, file: FileRecord, options: LinkOptions): Promise<ReturnType<typeof linkView> & { token: string, url: string }> {
+export async function createShareLink (deps: ShareDeps, file: FileRecord, options: LinkOptions): Promise<LinkView & { token: string, url: string }> {
   const now = Date.now()
   const token = newToken()
   const link: LinkRecord = {

@@ -60,7 +60,7 @@ export class S3ObjectStore implements ObjectStore {
       queueSize: this.#queueSize,
       leavePartsOnError: false
     })
-    const abort = (): void => { void upload.abort() }
+    const abort = (): void => { upload.abort().catch(() => {}) }
     signal?.addEventListener('abort', abort, { once: true })
     try {
       await upload.done()

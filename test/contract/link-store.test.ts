@@ -1,0 +1,223 @@
+// The LinkStore contract: the same suite against the memory adapter and against Redis.
+import { Redis } from 'ioredis'
+import t, { type Test } from 'tap'
+import { newId } from '../../src/domain/ids.js'
+import { hashToken, newToken } from '../../src/domain/tokens.js'
+import { EXPIRED_LINK_GRACE_MS, type FileRecord, type LinkRecord, type LinkStore } from '../../src/stores/link-store.js'
+import { MemoryLinkStore } from '../../src/stores/memory-link-store.js'
+import { RedisLinkStore } from '../../src/stores/redis-link-store.js'
+import { startRedis } from '../helpers/redis.js'
+
+function file (owner = 'alice', over: Partial<FileRecord> = {}): FileRecord {
+  const id = newId()
+  return { id, owner, key: `files/${id}`, filename: 'report é.pdf', size: 42, contentType: 'application/pdf', sha256: 'ab'.repeat(32), createdAt: Date.now(), ...over }
+}
+
+function link (f: FileRecord, over: Partial<LinkRecord> = {}): { record: LinkRecord, token: string } {
+  const token = newToken()
+  const now = Date.now()
+  return {
+    token,
+    record: {
+      id: newId(),
+      fileId: f.id,
+      owner: f.owner,
+      tokenHash: hashToken(token),
+      createdAt: now,
+      expiresAt: now + 3600_000,
+      maxDownloads: null,
+      downloads: 0,
+      revokedAt: null,
+      objectKey: f.key,
+      filename: f.filename,
+      contentType: f.contentType,
+      size: f.size,
+      ...over
+    }
+  }
+}
+
+function contract (t: Test, makeStore: (t: Test) => Promise<LinkStore>): void {
+  t.test('file records round-trip, and a missing one is null', async (t) => {
+    const store = await makeStore(t)
+    const f = file()
+    await store.putFile(f)
+    t.same(await store.getFile(f.id), f)
+    t.equal(await store.getFile(newId()), null)
+  })
+
+  t.test('files list newest first, page by cursor, and only the owner\'s', async (t) => {
+    const store = await makeStore(t)
+    const mine: FileRecord[] = []
+    for (let i = 0; i < 5; i++) {
+      const f = file('bob', { id: newId(Date.now() + i) })
+      mine.push(f)
+      await store.putFile(f)
+    }
+    await store.putFile(file('carol'))
+    const first = await store.listFiles('bob', { limit: 3 })
+    t.same(first.items.map((f) => f.id), mine.slice(2).reverse().map((f) => f.id))
+    t.equal(first.next, mine[2]?.id)
+    const second = await store.listFiles('bob', { limit: 3, after: first.next ?? undefined })
+    t.same(second.items.map((f) => f.id), [mine[1]?.id, mine[0]?.id])
+    t.equal(second.next, null)
+  })
+
+  t.test('a link is redeemed, counting each download', async (t) => {
+    const store = await makeStore(t)
+    const f = file()
+    await store.putFile(f)
+    const { record, token } = link(f)
+    t.equal(await store.createLink(record), true)
+    const first = await store.redeem(hashToken(token))
+    t.equal(first.ok, true)
+    t.equal(first.link?.downloads, 1)
+    t.equal(first.link?.objectKey, f.key)
+    t.equal(first.link?.filename, f.filename)
+    const second = await store.redeem(hashToken(token))
+    t.equal(second.link?.downloads, 2)
+    t.same(await store.getLink(record.id), { ...record, downloads: 2 })
+  })
+
+  t.test('an unknown token is not_found', async (t) => {
+    const store = await makeStore(t)
+    t.same(await store.redeem(hashToken(newToken())), { ok: false, reason: 'not_found', link: null })
+  })
+
+  t.test('a link to a missing file is refused', async (t) => {
+    const store = await makeStore(t)
+    const { record } = link(file())
+    t.equal(await store.createLink(record), false)
+    t.equal(await store.getLink(record.id), null)
+  })
+
+  t.test('maxDownloads: exactly N redemptions, sequential and racing', async (t) => {
+    const store = await makeStore(t)
+    const f = file()
+    await store.putFile(f)
+    const seq = link(f, { maxDownloads: 3 })
+    await store.createLink(seq.record)
+    const outcomes = []
+    for (let i = 0; i < 5; i++) outcomes.push(await store.redeem(hashToken(seq.token)))
+    t.same(outcomes.map((o) => o.ok ? 'ok' : o.reason), ['ok', 'ok', 'ok', 'exhausted', 'exhausted'])
+
+    const race = link(f, { maxDownloads: 5 })
+    await store.createLink(race.record)
+    const results = await Promise.all(Array.from({ length: 100 }, async () => await store.redeem(hashToken(race.token))))
+    t.equal(results.filter((r) => r.ok).length, 5)
+    t.equal(results.filter((r) => !r.ok && r.reason === 'exhausted').length, 95)
+    t.equal((await store.getLink(race.record.id))?.downloads, 5)
+  })
+
+  t.test('an expired link is told apart from an unknown one, and grants nothing', async (t) => {
+    const store = await makeStore(t)
+    const f = file()
+    await store.putFile(f)
+    const { record, token } = link(f, { createdAt: Date.now() - 7200_000, expiresAt: Date.now() - 1000 })
+    await store.createLink(record)
+    const result = await store.redeem(hashToken(token))
+    t.equal(result.ok, false)
+    t.equal(result.ok ? null : result.reason, 'expired')
+    t.equal((await store.getLink(record.id))?.downloads, 0)
+  })
+
+  t.test('revoking stops redemption; revoking an unknown link says so', async (t) => {
+    const store = await makeStore(t)
+    const f = file()
+    await store.putFile(f)
+    const { record, token } = link(f)
+    await store.createLink(record)
+    t.equal(await store.revokeLink(record.id, 1234), true)
+    const result = await store.redeem(hashToken(token))
+    t.equal(result.ok ? null : result.reason, 'revoked')
+    t.equal((await store.getLink(record.id))?.revokedAt, 1234)
+    t.equal(await store.revokeLink(newId(), 1), false)
+  })
+
+  t.test('deleting a file deletes every link to it', async (t) => {
+    const store = await makeStore(t)
+    const f = file('dave')
+    const other = file('dave')
+    await store.putFile(f)
+    await store.putFile(other)
+    const a = link(f)
+    const b = link(f, { maxDownloads: 2 })
+    const c = link(other)
+    for (const l of [a, b, c]) await store.createLink(l.record)
+    t.same(await store.deleteFile(f.id), f)
+    t.equal(await store.getFile(f.id), null)
+    t.equal(await store.getLink(a.record.id), null)
+    t.equal((await store.redeem(hashToken(b.token))).ok, false)
+    t.same((await store.listLinks('dave', { limit: 10 })).items.map((l) => l.id), [c.record.id])
+    t.same((await store.listFiles('dave', { limit: 10 })).items.map((x) => x.id), [other.id])
+    t.equal(await store.deleteFile(f.id), null)
+  })
+
+  t.test('links list newest first, page by cursor, and only the owner\'s', async (t) => {
+    const store = await makeStore(t)
+    const f = file('erin')
+    await store.putFile(f)
+    const ids = []
+    for (let i = 0; i < 3; i++) {
+      const l = link(f, { id: newId(Date.now() + i) })
+      ids.push(l.record.id)
+      await store.createLink(l.record)
+    }
+    const first = await store.listLinks('erin', { limit: 2 })
+    t.same(first.items.map((l) => l.id), [ids[2], ids[1]])
+    const second = await store.listLinks('erin', { limit: 2, after: first.next ?? undefined })
+    t.same(second.items.map((l) => l.id), [ids[0]])
+    t.equal(second.next, null)
+    t.same((await store.listLinks('frank', { limit: 2 })).items, [])
+  })
+}
+
+t.test('memory', async (t) => {
+  contract(t, async (t) => {
+    const store = new MemoryLinkStore()
+    t.teardown(async () => { await store.close() })
+    return store
+  })
+})
+
+t.test('redis', async (t) => {
+  const redis = await startRedis(t)
+  const clients: Redis[] = []
+  t.teardown(async () => { await Promise.all(clients.map(async (c) => await c.quit())) })
+  const client = async (): Promise<Redis> => {
+    const c = new Redis(redis.url, { keyPrefix: redis.keyPrefix })
+    clients.push(c)
+    return c
+  }
+  contract(t, async () => new RedisLinkStore(await client()))
+
+  t.test('a link\'s keys expire with it, plus the grace period', async (t) => {
+    const c = await client()
+    const store = new RedisLinkStore(c)
+    const f = file()
+    await store.putFile(f)
+    const { record } = link(f, { expiresAt: Date.now() + 60_000 })
+    await store.createLink(record)
+    const ttl = await c.pttl(`link:${record.tokenHash}`)
+    t.ok(ttl > 60_000 + EXPIRED_LINK_GRACE_MS - 5000 && ttl <= 60_000 + EXPIRED_LINK_GRACE_MS, `pttl ${ttl}`)
+    t.ok(await c.pttl(`lid:${record.id}`) > EXPIRED_LINK_GRACE_MS)
+  })
+
+  t.test('racing instances (separate connections) still grant exactly maxDownloads', async (t) => {
+    const stores = await Promise.all([client(), client(), client()]).then((cs) => cs.map((c) => new RedisLinkStore(c)))
+    const [first] = stores
+    const f = file()
+    await first?.putFile(f)
+    const { record, token } = link(f, { maxDownloads: 7 })
+    await first?.createLink(record)
+    const results = await Promise.all(Array.from({ length: 150 }, async (_, i) => await stores[i % 3]?.redeem(hashToken(token))))
+    t.equal(results.filter((r) => r?.ok === true).length, 7)
+  })
+
+  t.test('a store whose Redis is gone fails fast with a 503', async (t) => {
+    const dead = new Redis('redis://127.0.0.1:1', { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null })
+    const store = new RedisLinkStore(dead)
+    await t.rejects(store.redeem(hashToken(newToken())), { statusCode: 503, code: 'LG_DEPENDENCY_UNAVAILABLE' })
+    dead.disconnect()
+  })
+})

@@ -1,0 +1,69 @@
+// One way to build the app in tests: real Redis and s3rver when given, embedded otherwise.
+import type { FastifyInstance } from 'fastify'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { buildApp } from '../../src/app.js'
+import type { Config } from '../../src/config.js'
+import type { TestRedis } from './redis.js'
+import type { TestS3 } from './s3.js'
+
+interface Teardown { teardown: (fn: () => unknown) => void }
+
+export const MiB = 1024 * 1024
+export const TEST_JWT_SECRET = 'linkgate-test-secret-0123456789abcdef'
+
+export async function testConfig (t: Teardown, deps: { redis?: TestRedis, s3?: TestS3 }, overrides: Partial<Config> = {}): Promise<Config> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'linkgate-data-'))
+  t.teardown(async () => { await rm(dataDir, { recursive: true, force: true }) })
+  return {
+    host: '127.0.0.1',
+    port: 0,
+    publicUrl: 'http://gateway.test',
+    logLevel: 'silent',
+    redis: deps.redis === undefined ? null : { url: deps.redis.url, keyPrefix: deps.redis.keyPrefix },
+    s3: deps.s3 === undefined
+      ? null
+      : { bucket: deps.s3.bucket, endpoint: deps.s3.endpoint, region: deps.s3.region, forcePathStyle: true, checksums: 'WHEN_REQUIRED' },
+    dataDir,
+    jwtSecret: TEST_JWT_SECRET,
+    jwtSecretGenerated: false,
+    signedUrlTtl: 60,
+    maxUploadBytes: 20 * MiB,
+    linkDefaultTtl: 7 * 86_400,
+    linkMaxTtl: 30 * 86_400,
+    ...overrides
+  }
+}
+
+export interface TestApp {
+  app: FastifyInstance
+  config: Config
+  /** A bearer header value for `sub`. */
+  auth: (sub?: string) => string
+}
+
+export async function buildTestApp (t: Teardown, deps: { redis?: TestRedis, s3?: TestS3 } = {}, overrides: Partial<Config> = {}): Promise<TestApp> {
+  const config = await testConfig(t, deps, overrides)
+  const app = await buildApp(config, {
+    s3Credentials: deps.s3 === undefined ? undefined : { accessKeyId: deps.s3.accessKeyId, secretAccessKey: deps.s3.secretAccessKey }
+  })
+  t.teardown(async () => { await app.close() })
+  await app.ready()
+  return { app, config, auth: (sub = 'alice') => `Bearer ${app.jwt.sign({ sub })}` }
+}
+
+/** A multipart/form-data body with the given parts, as browsers and FormData send it. */
+export function multipartBody (parts: Array<{ name: string, filename?: string, contentType?: string, data: Buffer | string }>): { body: Buffer, contentType: string } {
+  const boundary = '----linkgate' + Math.random().toString(16).slice(2)
+  const chunks: Buffer[] = []
+  for (const part of parts) {
+    let head = `--${boundary}\r\nContent-Disposition: form-data; name="${part.name}"`
+    if (part.filename !== undefined) head += `; filename="${part.filename}"`
+    head += '\r\n'
+    if (part.contentType !== undefined) head += `Content-Type: ${part.contentType}\r\n`
+    chunks.push(Buffer.from(head + '\r\n'), Buffer.from(part.data), Buffer.from('\r\n'))
+  }
+  chunks.push(Buffer.from(`--${boundary}--\r\n`))
+  return { body: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` }
+}
