@@ -4,7 +4,7 @@
 import multipart from '@fastify/multipart'
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
-import type { Readable } from 'node:stream'
+import { finished, type Readable } from 'node:stream'
 import { normaliseContentType } from '../domain/content-type.js'
 import { cleanFilename, decodeMultipartFilename } from '../domain/filename.js'
 import { newId } from '../domain/ids.js'
@@ -41,7 +41,13 @@ const uploadRoute: FastifyPluginAsyncTypebox = async (fastify) => {
   /** Streams one file to the store; on any failure nothing of it remains. */
   async function store (request: FastifyRequest, key: string, incoming: Incoming): Promise<Stored> {
     const meter = new UploadMeter(maxUploadBytes)
-    incoming.source.on('error', (err) => meter.destroy(err))
+    // The store may attach its listeners only after an await; until then an error must
+    // not go unheard (it would crash the process). put() still sees it and rejects.
+    meter.on('error', () => {})
+    // finished() also reports an error the source hit before we got here (busboy can fail
+    // a part before the handler sees it); pipeline() would do that too, but would destroy
+    // the request on a storage failure, and the client would get a reset, not a 503.
+    finished(incoming.source, { writable: false }, (err) => { if (err !== undefined && err !== null) meter.destroy(err) })
     incoming.source.pipe(meter)
     // The client going away mid-body cancels the write.
     const cancel = new AbortController()
@@ -124,7 +130,7 @@ function uploadError (err: unknown, limit: number): unknown {
   }
   const message = err instanceof Error ? err.message : ''
   if (code === 'ECONNRESET' || message === 'aborted') return badRequest('LG_UPLOAD_ABORTED', 'The client closed the connection mid-upload')
-  if (/Unexpected end of form|Malformed part header|Multipart: Boundary not found|terminated early/i.test(message)) {
+  if (/Unexpected end of (form|multipart data)|Malformed part header|Boundary not found|terminated early/i.test(message)) {
     return badRequest('LG_BAD_MULTIPART', `Malformed multipart body: ${message}`)
   }
   return err

@@ -1,5 +1,5 @@
 // One way to build the app in tests: real Redis and s3rver when given, embedded otherwise.
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,7 +13,7 @@ interface Teardown { teardown: (fn: () => unknown) => void }
 export const MiB = 1024 * 1024
 export const TEST_JWT_SECRET = 'linkgate-test-secret-0123456789abcdef'
 
-export async function testConfig (t: Teardown, deps: { redis?: TestRedis, s3?: TestS3 }, overrides: Partial<Config> = {}): Promise<Config> {
+export async function testConfig (t: Teardown, deps: TestDeps, overrides: Partial<Config> = {}): Promise<Config> {
   const dataDir = await mkdtemp(join(tmpdir(), 'linkgate-data-'))
   t.teardown(async () => { await rm(dataDir, { recursive: true, force: true }) })
   return {
@@ -43,12 +43,22 @@ export interface TestApp {
   auth: (sub?: string) => string
 }
 
-export async function buildTestApp (t: Teardown, deps: { redis?: TestRedis, s3?: TestS3 } = {}, overrides: Partial<Config> = {}): Promise<TestApp> {
+export interface TestDeps {
+  redis?: TestRedis
+  s3?: TestS3
+  /** Runs before ready(): the place for a test's own hooks. */
+  setup?: (app: FastifyInstance) => void
+  logger?: FastifyServerOptions['logger']
+}
+
+export async function buildTestApp (t: Teardown, deps: TestDeps = {}, overrides: Partial<Config> = {}): Promise<TestApp> {
   const config = await testConfig(t, deps, overrides)
   const app = await buildApp(config, {
+    logger: deps.logger,
     s3Credentials: deps.s3 === undefined ? undefined : { accessKeyId: deps.s3.accessKeyId, secretAccessKey: deps.s3.secretAccessKey }
   })
   t.teardown(async () => { await app.close() })
+  deps.setup?.(app)
   await app.ready()
   return { app, config, auth: (sub = 'alice') => `Bearer ${app.jwt.sign({ sub })}` }
 }
