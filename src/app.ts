@@ -8,6 +8,7 @@ import linkStorePlugin from '../plugins/link-store.js'
 import objectStorePlugin, { type ObjectStorePluginOptions } from '../plugins/object-store.js'
 import redisPlugin from '../plugins/redis.js'
 import type { Config } from './config.js'
+import { sendProblem } from './problem.js'
 import filesRoutes from './routes/files.js'
 import healthRoutes from './routes/health.js'
 import linksRoutes from './routes/links.js'
@@ -33,7 +34,13 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     requestTimeout: 0,
     connectionTimeout: 0,
     keepAliveTimeout: 72_000,
-    routerOptions: { maxParamLength: 200 }
+    routerOptions: { maxParamLength: 200 },
+    // Errors raised before routing (a bad URL, an over-long path segment) are problems too;
+    // their messages echo the path, which may hold a token, so they are not passed on.
+    frameworkErrors (error, _request, reply) {
+      const status = error.statusCode ?? 400
+      return sendProblem(reply.header('cache-control', 'no-store'), status, error.code, status === 414 ? 'A path segment is too long' : 'Malformed request')
+    }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.decorate('config', config)
