@@ -86,8 +86,19 @@ t.test('unknown, revoked, deleted and expired links are all a plain 404', async 
   if (file === null) throw new Error('uploaded file has no record')
   const token = newToken()
   await app.linkStore.createLink({
-    id: newId(), fileId: file.id, owner: file.owner, tokenHash: hashToken(token), createdAt: Date.now() - 10_000, expiresAt: Date.now() - 1,
-    maxDownloads: null, downloads: 0, revokedAt: null, objectKey: file.key, filename: file.filename, contentType: file.contentType, size: file.size
+    id: newId(),
+    fileId: file.id,
+    owner: file.owner,
+    tokenHash: hashToken(token),
+    createdAt: Date.now() - 10_000,
+    expiresAt: Date.now() - 1,
+    maxDownloads: null,
+    downloads: 0,
+    revokedAt: null,
+    objectKey: file.key,
+    filename: file.filename,
+    contentType: file.contentType,
+    size: file.size
   })
   t.equal((await app.inject({ url: `/s/${token}` })).statusCode, 404)
 })
