@@ -31,7 +31,7 @@ t.test('a share link redirects to a valid 60-second presigned URL that serves th
   t.equal(res.headers['referrer-policy'], 'no-referrer')
   t.equal(res.headers['x-robots-tag'], 'noindex')
   const location = String(res.headers.location)
-  t.ok(location.startsWith(`${s3.endpoint}/${s3.bucket}/files/${file.id}?`), location.split('?')[0])
+  t.ok(location.startsWith(`${s3.endpoint}/${s3.bucket}/files/${file.id}?`), location.split('?')[0] ?? location)
   const check = verifyPresignedUrl(location, { secretAccessKey: s3.secretAccessKey })
   t.equal(check.valid, true, check.reason ?? 'signature verifies')
   t.equal(check.expiresIn, 60)
