@@ -20,7 +20,7 @@ t.test('upload, share, redeem and download with no Redis and no S3', async (t) =
   body.append('file', new Blob(['embedded bytes'], { type: 'text/csv' }), 'données "2026".csv')
   const up = await fetch(`${base}/v1/files?share=true&maxDownloads=1`, { method: 'POST', headers: { authorization: auth() }, body })
   t.equal(up.status, 201)
-  const file = await up.json()
+  const file = await up.json() as { id: string, link: { url: string } }
   t.match(file, { filename: 'données "2026".csv', contentType: 'text/csv', size: 14 })
 
   const redirect = await fetch(file.link.url, { redirect: 'manual' })

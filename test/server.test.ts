@@ -64,7 +64,7 @@ t.test('npm start on embedded defaults: the banner comes first and its token wor
   body.append('file', new Blob(['hi']), 'hi.txt')
   const res = await fetch(`http://127.0.0.1:${port}/v1/files?share=true`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body })
   t.equal(res.status, 201)
-  t.match((await res.json()).link.url, `http://localhost:${port}/s/`)
+  t.match((await res.json() as { link: { url: string } }).link.url, `http://localhost:${port}/s/`)
 
   child.kill('SIGTERM')
   const { code } = await exited
