@@ -1,27 +1,28 @@
 // One error handler and one not-found handler: every error is an RFC 9457 problem
-// (application/problem+json) with a stable `code`; 5xx details stay in the log.
+// (application/problem+json) with a stable `code`, or a page for browsers; 5xx details
+// stay in the log.
 import type { FastifyError } from 'fastify'
 import fp from 'fastify-plugin'
 import { redactUrl } from '../src/logger.js'
-import { sendProblem } from '../src/problem.js'
+import { sendError } from '../src/problem.js'
 
 export default fp(async function errorsPlugin (fastify) {
   fastify.setErrorHandler(function onError (error: FastifyError, request, reply) {
     if (error.validation !== undefined) {
-      return sendProblem(reply, 400, 'LG_BAD_REQUEST', error.message)
+      return sendError(request, reply, 400, 'LG_BAD_REQUEST', error.message)
     }
     const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500
     if (status >= 500) {
       request.log.error({ err: error }, 'request failed')
       // Our own 502/503 messages are safe to show; anything else is a bug, not for clients.
       const ours = typeof error.code === 'string' && error.code.startsWith('LG_')
-      return sendProblem(reply, status, ours ? error.code : 'LG_INTERNAL', ours ? error.message : 'Internal Server Error')
+      return sendError(request, reply, status, ours ? error.code : 'LG_INTERNAL', ours ? error.message : 'Internal Server Error')
     }
     request.log.info({ code: error.code, status }, error.message)
-    return sendProblem(reply, status, error.code ?? 'LG_BAD_REQUEST', error.message)
+    return sendError(request, reply, status, error.code ?? 'LG_BAD_REQUEST', error.message)
   })
 
   fastify.setNotFoundHandler(function onNotFound (request, reply) {
-    return sendProblem(reply, 404, 'LG_ROUTE_NOT_FOUND', `No route for ${request.method} ${redactUrl(request.url)}`)
+    return sendError(request, reply, 404, 'LG_ROUTE_NOT_FOUND', `No route for ${request.method} ${redactUrl(request.url)}`)
   })
 }, { name: 'errors' })

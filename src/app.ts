@@ -8,7 +8,7 @@ import linkStorePlugin from '../plugins/link-store.js'
 import objectStorePlugin, { type ObjectStorePluginOptions } from '../plugins/object-store.js'
 import redisPlugin from '../plugins/redis.js'
 import type { Config } from './config.js'
-import { sendProblem } from './problem.js'
+import { sendError } from './problem.js'
 import filesRoutes from './routes/files.js'
 import healthRoutes from './routes/health.js'
 import linksRoutes from './routes/links.js'
@@ -37,9 +37,9 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     routerOptions: { maxParamLength: 200 },
     // Errors raised before routing (a bad URL, an over-long path segment) are problems too;
     // their messages echo the path, which may hold a token, so they are not passed on.
-    frameworkErrors (error, _request, reply) {
+    frameworkErrors (error, request, reply) {
       const status = error.statusCode ?? 400
-      return sendProblem(reply.header('cache-control', 'no-store'), status, error.code, status === 414 ? 'A path segment is too long' : 'Malformed request')
+      return sendError(request, reply.header('cache-control', 'no-store'), status, error.code, status === 414 ? 'A path segment is too long' : 'Malformed request')
     }
   }).withTypeProvider<TypeBoxTypeProvider>()
 

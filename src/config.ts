@@ -25,6 +25,8 @@ export interface Config {
   maxUploadBytes: number
   linkDefaultTtl: number
   linkMaxTtl: number
+  /** Let links serve HTML, SVG and XML inline (they would run script on the storage origin). */
+  allowActiveInline: boolean
 }
 
 export class ConfigError extends Error {}
@@ -51,7 +53,8 @@ const schema = {
     SIGNED_URL_TTL: { type: 'integer', minimum: 1, maximum: 604_800, default: 60 },
     MAX_UPLOAD_BYTES: { type: 'string', pattern: SIZE, default: '10GiB' },
     LINK_DEFAULT_TTL: { ...SECONDS, default: 7 * 86_400 },
-    LINK_MAX_TTL: { ...SECONDS, default: 30 * 86_400 }
+    LINK_MAX_TTL: { ...SECONDS, default: 30 * 86_400 },
+    ALLOW_ACTIVE_INLINE: { type: 'boolean', default: false }
   }
 } as const
 
@@ -127,6 +130,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     signedUrlTtl: num('SIGNED_URL_TTL'),
     maxUploadBytes,
     linkDefaultTtl,
-    linkMaxTtl
+    linkMaxTtl,
+    allowActiveInline: v.ALLOW_ACTIVE_INLINE as boolean
   }
 }

@@ -17,9 +17,20 @@ export const PageQuerySchema = Type.Object({
   cursor: Type.Optional(Type.String({ pattern: ID_PATTERN, description: '`next` of the previous page' }))
 })
 
+export const AccessSchema = Type.Union([
+  Type.Literal('public'),
+  Type.Literal('authenticated'),
+  Type.Object({ subjects: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { minItems: 1, maxItems: 100, uniqueItems: true }) }, { additionalProperties: false })
+], { description: 'public: anyone with the link; authenticated: any valid JWT; subjects: only these JWT subs (and the owner)' })
+
+export const DispositionSchema = Type.Union([Type.Literal('attachment'), Type.Literal('inline')])
+
 export const LinkOptionsSchema = Type.Object({
   ttl: Type.Optional(Type.Integer({ minimum: 1, description: 'Seconds until the link expires (default LINK_DEFAULT_TTL, at most LINK_MAX_TTL)' })),
-  maxDownloads: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Redirects the link grants before it is exhausted' }))
+  maxDownloads: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Redirects the link grants before it is exhausted' })),
+  access: Type.Optional(AccessSchema),
+  password: Type.Optional(Type.String({ minLength: 8, maxLength: 256, description: 'Required to redeem; stored only as a scrypt hash' })),
+  disposition: Type.Optional(Type.Union([DispositionSchema], { description: 'inline opens in the browser tab; HTML, SVG and XML are always attachments' }))
 }, { additionalProperties: false })
 
 export const FileSchema = Type.Object({
@@ -39,7 +50,10 @@ const LinkFields = {
   maxDownloads: Type.Union([Type.Integer(), Type.Null()]),
   downloads: Type.Integer(),
   status: Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('exhausted'), Type.Literal('revoked')]),
-  revokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()])
+  revokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  access: AccessSchema,
+  passwordProtected: Type.Boolean(),
+  disposition: DispositionSchema
 }
 
 /** A link as listed: never its token. */

@@ -1,6 +1,9 @@
 // Minting share links and shaping files and links for the API. No Fastify here.
+import type { Config } from './config.js'
 import { newId } from './domain/ids.js'
-import { linkLifetime, type LinkLimits, type LinkOptions } from './domain/link-policy.js'
+import type { Access } from './domain/access.js'
+import type { Disposition } from './domain/content-disposition.js'
+import { linkTerms, type LinkLimits, type LinkOptions } from './domain/link-policy.js'
 import { hashToken, newToken } from './domain/tokens.js'
 import { notFound } from './errors.js'
 import { linkStatus, type LinkStatus, type FileRecord, type LinkRecord, type LinkStore } from './stores/link-store.js'
@@ -18,6 +21,9 @@ export interface LinkView {
   downloads: number
   status: LinkStatus
   revokedAt: string | null
+  access: Access
+  passwordProtected: boolean
+  disposition: Disposition
 }
 
 export function fileView (file: FileRecord): FileView {
@@ -34,11 +40,22 @@ export function linkView (link: LinkRecord, now = Date.now()): LinkView {
     maxDownloads: link.maxDownloads,
     downloads: link.downloads,
     status: linkStatus(link, now),
-    revokedAt: link.revokedAt === null ? null : iso(link.revokedAt)
+    revokedAt: link.revokedAt === null ? null : iso(link.revokedAt),
+    access: link.access,
+    passwordProtected: link.passwordHash !== null,
+    disposition: link.disposition
   }
 }
 
 export interface ShareDeps { linkStore: LinkStore, limits: LinkLimits, publicUrl: string }
+
+export function shareDeps (config: Config, linkStore: LinkStore): ShareDeps {
+  return {
+    linkStore,
+    publicUrl: config.publicUrl,
+    limits: { defaultTtl: config.linkDefaultTtl, maxTtl: config.linkMaxTtl, allowActiveInline: config.allowActiveInline }
+  }
+}
 
 /** Creates a link to `file`; the token exists only in the returned value. */
 export async function createShareLink (deps: ShareDeps, file: FileRecord, options: LinkOptions): Promise<LinkView & { token: string, url: string }> {
@@ -50,7 +67,7 @@ export async function createShareLink (deps: ShareDeps, file: FileRecord, option
     owner: file.owner,
     tokenHash: hashToken(token),
     createdAt: now,
-    ...linkLifetime(options, deps.limits, now),
+    ...await linkTerms(options, deps.limits, file.contentType, now),
     downloads: 0,
     revokedAt: null,
     objectKey: file.key,

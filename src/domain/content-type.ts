@@ -1,6 +1,8 @@
 // A content type we pass on to storage and browsers must be a plain, well-formed media type.
 
-const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}(\s*;\s*[a-z0-9!#$&^_.+-]+=("[^"\r\n]*"|[a-z0-9!#$&^_.+-]+))*$/i
+// Only spaces and tabs around parameters, and printable ASCII in quoted values: nothing
+// that could break a header line when the type is passed on.
+const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}([ \t]*;[ \t]*[a-z0-9!#$&^_.+-]+=("[\t\x20\x21\x23-\x7e]*"|[a-z0-9!#$&^_.+-]+))*$/i
 
 export const DEFAULT_CONTENT_TYPE = 'application/octet-stream'
 

@@ -1,14 +1,13 @@
 // Share links: mint one for a file, list, read and revoke the caller's links.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { notFound } from '../errors.js'
-import { createShareLink, linkView } from '../share.js'
+import { createShareLink, linkView, shareDeps } from '../share.js'
 import { IdParamsSchema, LinkOptionsSchema, LinkSchema, NewLinkSchema, PageQuerySchema, errorResponses } from '../schemas.js'
 import type { LinkRecord } from '../stores/link-store.js'
 
 const linksRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const { linkStore } = fastify
-  const { publicUrl, linkDefaultTtl, linkMaxTtl } = fastify.config
-  const limits = { defaultTtl: linkDefaultTtl, maxTtl: linkMaxTtl }
+  const share = shareDeps(fastify.config, linkStore)
   fastify.addHook('onRequest', fastify.authenticate)
 
   async function ownLink (id: string, owner: string): Promise<LinkRecord> {
@@ -27,7 +26,7 @@ const linksRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request, reply) => {
     const file = await linkStore.getFile(request.params.id)
     if (file === null || file.owner !== request.user.sub) throw notFound('File')
-    const link = await createShareLink({ linkStore, limits, publicUrl }, file, request.body ?? {})
+    const link = await createShareLink(share, file, request.body ?? {})
     reply.header('cache-control', 'no-store')
     return await reply.code(201).send(link)
   })

@@ -1,41 +1,154 @@
-// GET /s/:token — public redemption. The token's shape is checked by the schema before
-// any I/O; one atomic store call decides; the answer is a 302 to a fresh short-lived URL.
+// /s/:token — public redemption. The token's shape is checked by the schema before any
+// I/O; one atomic store call decides and counts; the answer is a redirect to a fresh
+// short-lived URL. Guarded links (restricted, password, or limited for a browser) take
+// a detour: the checks, or a page whose form spends the download, so that a link
+// preview bot's GET or HEAD never consumes one.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { createHmac } from 'node:crypto'
+import { accessDenial } from '../domain/access.js'
+import { checkFormNonce, formNonce } from '../domain/form-nonce.js'
+import { prefersHtml } from '../domain/negotiation.js'
+import { verifyPassword } from '../domain/password.js'
 import { TOKEN_PATTERN, hashToken } from '../domain/tokens.js'
-import { notFound } from '../errors.js'
-import { errorResponses } from '../schemas.js'
+import { HttpError } from '../errors.js'
+import { downloadPage, pageHeaders } from '../pages.js'
+import { ProblemSchema, errorResponses } from '../schemas.js'
+import { linkStatus, type LinkRecord } from '../stores/link-store.js'
+
+const TokenParamsSchema = Type.Object({ token: Type.String({ pattern: TOKEN_PATTERN, description: 'The share token' }) })
+const FormSchema = Type.Object({
+  nonce: Type.String({ maxLength: 200 }),
+  password: Type.Optional(Type.String({ maxLength: 256 }))
+})
+const redeemErrors = { ...errorResponses, 403: ProblemSchema }
+
+const linkGone = (): HttpError => new HttpError(404, 'LG_NOT_FOUND', 'This link is unknown, has expired, was revoked or has been used up')
 
 const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { linkStore, objectStore } = fastify
-  const { signedUrlTtl } = fastify.config
+  const { linkStore, objectStore, config } = fastify
+  const formSecret = createHmac('sha256', config.jwtSecret).update('linkgate download form').digest()
+  // The form's POST ends in a redirect to the object store, which form-action must allow.
+  const probe = await objectStore.signedUrl('files/origin', { filename: 'x', contentType: 'text/plain', disposition: 'attachment', expiresIn: 1 })
+  const formPage = pageHeaders([...new Set([new URL(config.publicUrl).origin, new URL(probe).origin])])
 
   // Whatever the outcome, nothing about a share link may be cached, indexed or leaked onwards.
   fastify.addHook('onRequest', async (_request, reply) => {
     reply.headers({ 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'x-robots-tag': 'noindex' })
   })
+  fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_request, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)))
+  })
 
-  fastify.get('/s/:token', {
-    schema: {
-      summary: 'Redeem a share link: 302 to a presigned download URL',
-      params: Type.Object({ token: Type.String({ pattern: TOKEN_PATTERN, description: 'The share token' }) }),
-      response: { 302: Type.Null(), ...errorResponses }
+  /** The JWT `sub` of the visitor, null without a bearer token; a bad token is a 401. */
+  async function visitor (request: FastifyRequest): Promise<string | null> {
+    if (request.headers.authorization === undefined) return null
+    try {
+      await request.jwtVerify()
+      return typeof request.user.sub === 'string' && request.user.sub !== '' ? request.user.sub : null
+    } catch {
+      throw new HttpError(401, 'LG_UNAUTHENTICATED', 'The bearer token is invalid')
     }
-  }, async (request, reply) => {
-    const result = await linkStore.redeem(hashToken(request.params.token))
-    if (!result.ok) {
-      request.log.info({ linkId: result.link?.id, reason: result.reason }, 'link denied')
-      // Expired, revoked and exhausted links look the same as unknown ones from outside.
-      throw notFound('Link')
-    }
-    const { link } = result
+  }
+
+  async function accessError (link: LinkRecord, request: FastifyRequest): Promise<HttpError | null> {
+    const denial = accessDenial(link.access, link.owner, await visitor(request))
+    if (denial === 'unauthenticated') return new HttpError(401, 'LG_LINK_RESTRICTED', 'This link is restricted: present a bearer token (Authorization: Bearer <JWT>)')
+    if (denial === 'forbidden') return new HttpError(403, 'LG_LINK_FORBIDDEN', 'This link is not shared with you')
+    return null
+  }
+
+  async function passwordError (link: LinkRecord, password: string | undefined): Promise<HttpError | null> {
+    if (link.passwordHash === null) return null
+    if (password === undefined || password === '') return new HttpError(401, 'LG_PASSWORD_REQUIRED', 'This link needs its password (X-Link-Password header)')
+    if (!await verifyPassword(password, link.passwordHash)) return new HttpError(403, 'LG_PASSWORD_WRONG', 'Wrong password')
+    return null
+  }
+
+  async function redirect (reply: FastifyReply, link: LinkRecord, status: 302 | 303): Promise<FastifyReply> {
     const url = await objectStore.signedUrl(link.objectKey, {
       filename: link.filename,
       contentType: link.contentType,
-      disposition: 'attachment',
-      expiresIn: signedUrlTtl
+      disposition: link.disposition,
+      expiresIn: config.signedUrlTtl
     })
-    request.log.info({ linkId: link.id, fileId: link.fileId, downloads: link.downloads }, 'link redeemed')
-    return await reply.redirect(url, 302)
+    reply.log.info({ linkId: link.id, fileId: link.fileId, downloads: link.downloads }, 'link redeemed')
+    return await reply.redirect(url, status)
+  }
+
+  function page (reply: FastifyReply, link: LinkRecord, status = 200, error?: string): FastifyReply {
+    return reply.code(status).headers(formPage).send(downloadPage({
+      filename: link.filename,
+      size: link.size,
+      expiresAt: link.expiresAt,
+      downloadsLeft: link.maxDownloads === null ? null : link.maxDownloads - link.downloads,
+      needsPassword: link.passwordHash !== null,
+      nonce: formNonce(formSecret, link.id),
+      error
+    }))
+  }
+
+  // Declared before the GET, so that Fastify does not derive a HEAD from it (which would redeem).
+  fastify.head('/s/:token', {
+    schema: { summary: 'Whether a share link is live; consumes nothing', params: TokenParamsSchema, response: { 200: Type.Null(), ...redeemErrors } }
+  }, async (request, reply) => {
+    const link = await linkStore.peek(hashToken(request.params.token))
+    if (link === null || linkStatus(link, Date.now()) !== 'active') throw linkGone()
+    return await reply.code(200).send(null)
+  })
+
+  fastify.get('/s/:token', {
+    schema: {
+      summary: 'Redeem a share link: 302 to a presigned download URL (browsers get a page for limited or password links)',
+      params: TokenParamsSchema,
+      headers: Type.Object({ 'x-link-password': Type.Optional(Type.String({ maxLength: 256 })) }),
+      response: { 200: Type.String({ description: 'HTML download page' }), 302: Type.Null(), ...redeemErrors }
+    }
+  }, async (request, reply) => {
+    const tokenHash = hashToken(request.params.token)
+    const interactive = prefersHtml(request.headers.accept)
+    let result = await linkStore.redeem(tokenHash, { interactive, checked: false })
+    if (!result.ok && result.reason === 'guarded') {
+      const { link } = result
+      const denied = await accessError(link, request)
+      if (denied !== null) throw denied
+      if (interactive && (link.maxDownloads !== null || link.passwordHash !== null)) return page(reply, link)
+      const wrong = await passwordError(link, request.headers['x-link-password'])
+      if (wrong !== null) throw wrong
+      result = await linkStore.redeem(tokenHash, { interactive, checked: true })
+    }
+    if (!result.ok) {
+      request.log.info({ linkId: result.link?.id, reason: result.reason }, 'link denied')
+      throw linkGone()
+    }
+    return await redirect(reply, result.link, 302)
+  })
+
+  fastify.post('/s/:token', {
+    schema: {
+      summary: 'Spend a download from the download page\'s form: 303 to a presigned download URL',
+      params: TokenParamsSchema,
+      body: FormSchema,
+      response: { 200: Type.String(), 303: Type.Null(), ...redeemErrors }
+    }
+  }, async (request, reply) => {
+    const tokenHash = hashToken(request.params.token)
+    const link = await linkStore.peek(tokenHash)
+    if (link === null || linkStatus(link, Date.now()) !== 'active') throw linkGone()
+    const nonce = checkFormNonce(formSecret, link.id, request.body.nonce)
+    if (nonce !== 'ok') {
+      throw new HttpError(403, 'LG_FORM_EXPIRED', nonce === 'expired' ? 'This page has expired: open the link again' : 'This form did not come from this link\'s page')
+    }
+    const denied = await accessError(link, request)
+    if (denied !== null) throw denied
+    const wrong = await passwordError(link, request.body.password)
+    if (wrong !== null) {
+      if (prefersHtml(request.headers.accept)) return page(reply, link, wrong.statusCode, wrong.message)
+      throw wrong
+    }
+    const result = await linkStore.redeem(tokenHash, { interactive: true, checked: true })
+    if (!result.ok) throw linkGone()
+    return await redirect(reply, result.link, 303)
   })
 }
 

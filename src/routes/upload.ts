@@ -10,7 +10,7 @@ import { cleanFilename, decodeMultipartFilename } from '../domain/filename.js'
 import { newId } from '../domain/ids.js'
 import { UploadMeter } from '../domain/upload-meter.js'
 import { HttpError, badRequest, tooLarge } from '../errors.js'
-import { createShareLink, fileView } from '../share.js'
+import { createShareLink, fileView, shareDeps } from '../share.js'
 import { NewFileSchema, ProblemSchema, errorResponses } from '../schemas.js'
 import { objectKey } from '../stores/object-store.js'
 import type { FileRecord } from '../stores/link-store.js'
@@ -26,7 +26,7 @@ interface Incoming { source: Readable, filename: string, contentType: string }
 interface Stored { filename: string, contentType: string, size: number, sha256: string }
 
 const uploadRoute: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { maxUploadBytes, linkDefaultTtl, linkMaxTtl, publicUrl } = fastify.config
+  const { maxUploadBytes } = fastify.config
   const { linkStore, objectStore } = fastify
 
   // Every body but multipart is the file itself, streamed: no parser may buffer it.
@@ -106,7 +106,7 @@ const uploadRoute: FastifyPluginAsyncTypebox = async (fastify) => {
     try {
       await linkStore.putFile(file)
       const link = query.share
-        ? await createShareLink({ linkStore, publicUrl, limits: { defaultTtl: linkDefaultTtl, maxTtl: linkMaxTtl } }, file, query)
+        ? await createShareLink(shareDeps(fastify.config, linkStore), file, query)
         : undefined
       request.log.info({ fileId: id, size: file.size }, 'file uploaded')
       return await reply.code(201).send({ ...fileView(file), link })

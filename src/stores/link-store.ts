@@ -1,4 +1,6 @@
 // The LinkStore port: file records and share links, with their download counters and TTLs.
+import type { Access } from '../domain/access.js'
+import type { Disposition } from '../domain/content-disposition.js'
 
 export interface FileRecord {
   id: string
@@ -24,6 +26,10 @@ export interface LinkRecord {
   maxDownloads: number | null
   downloads: number
   revokedAt: number | null
+  access: Access
+  /** scrypt hash (see domain/password); null: no password. */
+  passwordHash: string | null
+  disposition: Disposition
   // Copied from the file record (which never changes) so that redemption is one read.
   objectKey: string
   filename: string
@@ -37,6 +43,15 @@ export type DenyReason = 'not_found' | Exclude<LinkStatus, 'active'>
 export type RedeemResult =
   | { ok: true, link: LinkRecord }
   | { ok: false, reason: DenyReason, link: LinkRecord | null }
+  /** Live, but isGuarded(): nothing was counted; decide, then redeem again with `checked`. */
+  | { ok: false, reason: 'guarded', link: LinkRecord }
+
+export interface RedeemOptions {
+  /** A browser, which gets a page before a limited link is spent. */
+  interactive: boolean
+  /** The caller has checked access and password for this link. */
+  checked: boolean
+}
 
 export interface Page<T> { items: T[], next: string | null }
 export interface PageQuery { limit: number, after?: string | undefined }
@@ -58,8 +73,13 @@ export interface LinkStore {
   listLinks (owner: string, page: PageQuery): Promise<Page<LinkRecord>>
   /** False when there is no such link. */
   revokeLink (id: string, at: number): Promise<boolean>
-  /** Atomically: exists, not revoked, not expired, not exhausted, then count one download. */
-  redeem (tokenHash: string): Promise<RedeemResult>
+  /**
+   * Atomically: exists, not revoked, not expired, not exhausted, not guarded (unless
+   * checked), then count one download.
+   */
+  redeem (tokenHash: string, options: RedeemOptions): Promise<RedeemResult>
+  /** The link as it is, counting nothing; null when unknown. */
+  peek (tokenHash: string): Promise<LinkRecord | null>
 
   ping (): Promise<void>
   close (): Promise<void>

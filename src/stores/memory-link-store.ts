@@ -1,8 +1,9 @@
 // Embedded LinkStore: process memory, one instance only. Expired links are dropped lazily
 // and by a periodic sweep, so memory stays bounded by the live links.
+import { isGuarded } from '../domain/access.js'
 import {
   EXPIRED_LINK_GRACE_MS, linkStatus,
-  type FileRecord, type LinkRecord, type LinkStore, type Page, type PageQuery, type RedeemResult
+  type FileRecord, type LinkRecord, type LinkStore, type Page, type PageQuery, type RedeemOptions, type RedeemResult
 } from './link-store.js'
 
 function page<T extends { id: string }> (items: Iterable<T>, { limit, after }: PageQuery): Page<T> {
@@ -70,7 +71,7 @@ export class MemoryLinkStore implements LinkStore {
 
   async createLink (link: LinkRecord): Promise<boolean> {
     if (!this.#files.has(link.fileId)) return false
-    this.#links.set(link.id, { ...link })
+    this.#links.set(link.id, structuredClone(link))
     this.#byToken.set(link.tokenHash, link.id)
     return true
   }
@@ -93,14 +94,24 @@ export class MemoryLinkStore implements LinkStore {
     return true
   }
 
-  async redeem (tokenHash: string): Promise<RedeemResult> {
+  #byTokenHash (tokenHash: string): LinkRecord | null {
     const id = this.#byToken.get(tokenHash)
-    const link = this.#live(id === undefined ? undefined : this.#links.get(id))
+    return this.#live(id === undefined ? undefined : this.#links.get(id))
+  }
+
+  async redeem (tokenHash: string, { interactive, checked }: RedeemOptions): Promise<RedeemResult> {
+    const link = this.#byTokenHash(tokenHash)
     if (link === null) return { ok: false, reason: 'not_found', link: null }
     const status = linkStatus(link, Date.now())
     if (status !== 'active') return { ok: false, reason: status, link: { ...link } }
+    if (!checked && isGuarded(link, interactive)) return { ok: false, reason: 'guarded', link: { ...link } }
     link.downloads += 1
     return { ok: true, link: { ...link } }
+  }
+
+  async peek (tokenHash: string): Promise<LinkRecord | null> {
+    const link = this.#byTokenHash(tokenHash)
+    return link === null ? null : { ...link }
   }
 
   async ping (): Promise<void> {}

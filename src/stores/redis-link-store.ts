@@ -8,14 +8,17 @@
 //   owner:<sub>:files      zset   file ids (lexicographic = time order), for listings
 //   owner:<sub>:links      zset   link ids
 import type { Redis } from 'ioredis'
+import type { Access } from '../domain/access.js'
 import { unavailable } from '../errors.js'
 import {
   EXPIRED_LINK_GRACE_MS,
-  type DenyReason, type FileRecord, type LinkRecord, type LinkStore, type Page, type PageQuery, type RedeemResult
+  type DenyReason, type FileRecord, type LinkRecord, type LinkStore, type Page, type PageQuery, type RedeemOptions, type RedeemResult
 } from './link-store.js'
 
+// ARGV[1]: '1' for a browser (interactive), ARGV[2]: '1' when access and password were
+// checked. The 'guarded' rule is domain/access.ts isGuarded(), which the memory store uses.
 const REDEEM = `
-local f = redis.call('HMGET', KEYS[1], 'expiresAt', 'maxDownloads', 'downloads', 'revokedAt')
+local f = redis.call('HMGET', KEYS[1], 'expiresAt', 'maxDownloads', 'downloads', 'revokedAt', 'access', 'passwordHash')
 if not f[1] then return {'not_found'} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -23,6 +26,7 @@ local status = 'ok'
 if f[4] then status = 'revoked'
 elseif tonumber(f[1]) <= now then status = 'expired'
 elseif f[2] and tonumber(f[3]) >= tonumber(f[2]) then status = 'exhausted'
+elseif ARGV[2] ~= '1' and (f[5] ~= '"public"' or f[6] or (ARGV[1] == '1' and f[2])) then status = 'guarded'
 else redis.call('HINCRBY', KEYS[1], 'downloads', 1) end
 local out = redis.call('HGETALL', KEYS[1])
 table.insert(out, 1, status)
@@ -48,7 +52,7 @@ redis.call('HSETNX', KEYS[1], 'revokedAt', ARGV[1])
 return 1`
 
 interface Scripts {
-  lgRedeem: (linkKey: string) => Promise<string[]>
+  lgRedeem: (linkKey: string, interactive: string, checked: string) => Promise<string[]>
   lgAttach: (fileKey: string, linksKey: string, linkId: string, tokenHash: string) => Promise<number>
   lgDeleteFile: (fileKey: string, linksKey: string) => Promise<[string[], string[]] | null>
   lgRevoke: (linkKey: string, at: number) => Promise<number>
@@ -91,6 +95,9 @@ function toLink (h: Record<string, string>): LinkRecord {
     maxDownloads: h.maxDownloads === undefined ? null : Number(h.maxDownloads),
     downloads: Number(h.downloads),
     revokedAt: h.revokedAt === undefined ? null : Number(h.revokedAt),
+    access: JSON.parse(h.access ?? '"public"') as Access,
+    passwordHash: h.passwordHash ?? null,
+    disposition: h.disposition === 'inline' ? 'inline' : 'attachment',
     objectKey: h.objectKey ?? '',
     filename: h.filename ?? '',
     contentType: h.contentType ?? '',
@@ -101,7 +108,9 @@ function toLink (h: Record<string, string>): LinkRecord {
 /** Record → hash fields; null fields are left out, which the scripts read as "unset". */
 function fields (record: object): Record<string, string> {
   const out: Record<string, string> = {}
-  for (const [k, v] of Object.entries(record)) if (v !== null && v !== undefined) out[k] = String(v)
+  for (const [k, v] of Object.entries(record)) {
+    if (v !== null && v !== undefined) out[k] = typeof v === 'object' || k === 'access' ? JSON.stringify(v) : String(v)
+  }
   return out
 }
 
@@ -208,11 +217,17 @@ export class RedisLinkStore implements LinkStore {
     return await guard(this.#redis.lgRevoke(linkKey(tokenHash), at)) === 1
   }
 
-  async redeem (tokenHash: string): Promise<RedeemResult> {
-    const [status, ...flat] = await guard(this.#redis.lgRedeem(linkKey(tokenHash)))
+  async redeem (tokenHash: string, { interactive, checked }: RedeemOptions): Promise<RedeemResult> {
+    const [status, ...flat] = await guard(this.#redis.lgRedeem(linkKey(tokenHash), interactive ? '1' : '0', checked ? '1' : '0'))
     if (status === 'not_found' || flat.length === 0) return { ok: false, reason: 'not_found', link: null }
     const link = toLink(pairs(flat))
-    return status === 'ok' ? { ok: true, link } : { ok: false, reason: status as DenyReason, link }
+    if (status === 'ok') return { ok: true, link }
+    return status === 'guarded' ? { ok: false, reason: 'guarded', link } : { ok: false, reason: status as DenyReason, link }
+  }
+
+  async peek (tokenHash: string): Promise<LinkRecord | null> {
+    const h = await guard(this.#redis.hgetall(linkKey(tokenHash)))
+    return h.id === undefined ? null : toLink(h)
   }
 
   async ping (): Promise<void> {

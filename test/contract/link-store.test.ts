@@ -28,6 +28,9 @@ function link (f: FileRecord, over: Partial<LinkRecord> = {}): { record: LinkRec
       maxDownloads: null,
       downloads: 0,
       revokedAt: null,
+      access: 'public',
+      passwordHash: null,
+      disposition: 'attachment',
       objectKey: f.key,
       filename: f.filename,
       contentType: f.contentType,
@@ -37,7 +40,45 @@ function link (f: FileRecord, over: Partial<LinkRecord> = {}): { record: LinkRec
   }
 }
 
+/** An API client that has checked nothing yet. */
+const API = { interactive: false, checked: false }
+
 function contract (t: Test, makeStore: (t: Test) => Promise<LinkStore>): void {
+  t.test('guarded links are not counted until the caller has checked them', async (t) => {
+    const store = await makeStore(t)
+    const f = file()
+    await store.putFile(f)
+    const restricted = link(f, { access: { subjects: ['bob', 'carol'] } })
+    const password = link(f, { passwordHash: 'scrypt$1$1$1$salt$hash' })
+    const limited = link(f, { maxDownloads: 2 })
+    for (const l of [restricted, password, limited]) await store.createLink(l.record)
+
+    for (const l of [restricted, password]) {
+      const first = await store.redeem(hashToken(l.token), API)
+      t.match(first, { ok: false, reason: 'guarded', link: { id: l.record.id, downloads: 0 } })
+      t.same(first.link, l.record, 'the whole record comes back, policy included')
+      t.match(await store.redeem(hashToken(l.token), { interactive: false, checked: true }), { ok: true, link: { downloads: 1 } })
+    }
+    // A limited link is guarded for a browser (a page first), not for an API client.
+    t.match(await store.redeem(hashToken(limited.token), { interactive: true, checked: false }), { ok: false, reason: 'guarded' })
+    t.match(await store.redeem(hashToken(limited.token), API), { ok: true, link: { downloads: 1 } })
+    t.match(await store.redeem(hashToken(limited.token), { interactive: true, checked: true }), { ok: true, link: { downloads: 2 } })
+    t.match(await store.redeem(hashToken(limited.token), { interactive: true, checked: false }), { ok: false, reason: 'exhausted' }, 'spent beats guarded')
+    await store.revokeLink(restricted.record.id, 1)
+    t.match(await store.redeem(hashToken(restricted.token), API), { ok: false, reason: 'revoked' })
+  })
+
+  t.test('peek reads a link without counting', async (t) => {
+    const store = await makeStore(t)
+    const f = file()
+    await store.putFile(f)
+    const { record, token } = link(f, { maxDownloads: 1, disposition: 'inline' })
+    await store.createLink(record)
+    t.same(await store.peek(hashToken(token)), record)
+    t.same(await store.peek(hashToken(token)), record)
+    t.equal(await store.peek(hashToken(newToken())), null)
+  })
+
   t.test('file records round-trip, and a missing one is null', async (t) => {
     const store = await makeStore(t)
     const f = file()
@@ -69,19 +110,19 @@ function contract (t: Test, makeStore: (t: Test) => Promise<LinkStore>): void {
     await store.putFile(f)
     const { record, token } = link(f)
     t.equal(await store.createLink(record), true)
-    const first = await store.redeem(hashToken(token))
+    const first = await store.redeem(hashToken(token), API)
     t.equal(first.ok, true)
     t.equal(first.link?.downloads, 1)
     t.equal(first.link?.objectKey, f.key)
     t.equal(first.link?.filename, f.filename)
-    const second = await store.redeem(hashToken(token))
+    const second = await store.redeem(hashToken(token), API)
     t.equal(second.link?.downloads, 2)
     t.same(await store.getLink(record.id), { ...record, downloads: 2 })
   })
 
   t.test('an unknown token is not_found', async (t) => {
     const store = await makeStore(t)
-    t.same(await store.redeem(hashToken(newToken())), { ok: false, reason: 'not_found', link: null })
+    t.same(await store.redeem(hashToken(newToken()), API), { ok: false, reason: 'not_found', link: null })
   })
 
   t.test('a link to a missing file is refused', async (t) => {
@@ -98,12 +139,12 @@ function contract (t: Test, makeStore: (t: Test) => Promise<LinkStore>): void {
     const seq = link(f, { maxDownloads: 3 })
     await store.createLink(seq.record)
     const outcomes = []
-    for (let i = 0; i < 5; i++) outcomes.push(await store.redeem(hashToken(seq.token)))
+    for (let i = 0; i < 5; i++) outcomes.push(await store.redeem(hashToken(seq.token), API))
     t.same(outcomes.map((o) => o.ok ? 'ok' : o.reason), ['ok', 'ok', 'ok', 'exhausted', 'exhausted'])
 
     const race = link(f, { maxDownloads: 5 })
     await store.createLink(race.record)
-    const results = await Promise.all(Array.from({ length: 100 }, async () => await store.redeem(hashToken(race.token))))
+    const results = await Promise.all(Array.from({ length: 100 }, async () => await store.redeem(hashToken(race.token), API)))
     t.equal(results.filter((r) => r.ok).length, 5)
     t.equal(results.filter((r) => !r.ok && r.reason === 'exhausted').length, 95)
     t.equal((await store.getLink(race.record.id))?.downloads, 5)
@@ -115,7 +156,7 @@ function contract (t: Test, makeStore: (t: Test) => Promise<LinkStore>): void {
     await store.putFile(f)
     const { record, token } = link(f, { createdAt: Date.now() - 7200_000, expiresAt: Date.now() - 1000 })
     await store.createLink(record)
-    const result = await store.redeem(hashToken(token))
+    const result = await store.redeem(hashToken(token), API)
     t.equal(result.ok, false)
     t.equal(result.ok ? null : result.reason, 'expired')
     t.equal((await store.getLink(record.id))?.downloads, 0)
@@ -128,7 +169,7 @@ function contract (t: Test, makeStore: (t: Test) => Promise<LinkStore>): void {
     const { record, token } = link(f)
     await store.createLink(record)
     t.equal(await store.revokeLink(record.id, 1234), true)
-    const result = await store.redeem(hashToken(token))
+    const result = await store.redeem(hashToken(token), API)
     t.equal(result.ok ? null : result.reason, 'revoked')
     t.equal((await store.getLink(record.id))?.revokedAt, 1234)
     t.equal(await store.revokeLink(newId(), 1), false)
@@ -147,7 +188,7 @@ function contract (t: Test, makeStore: (t: Test) => Promise<LinkStore>): void {
     t.same(await store.deleteFile(f.id), f)
     t.equal(await store.getFile(f.id), null)
     t.equal(await store.getLink(a.record.id), null)
-    t.equal((await store.redeem(hashToken(b.token))).ok, false)
+    t.equal((await store.redeem(hashToken(b.token), API)).ok, false)
     t.same((await store.listLinks('dave', { limit: 10 })).items.map((l) => l.id), [c.record.id])
     t.same((await store.listFiles('dave', { limit: 10 })).items.map((x) => x.id), [other.id])
     t.equal(await store.deleteFile(f.id), null)
@@ -210,14 +251,14 @@ t.test('redis', async (t) => {
     await first?.putFile(f)
     const { record, token } = link(f, { maxDownloads: 7 })
     await first?.createLink(record)
-    const results = await Promise.all(Array.from({ length: 150 }, async (_, i) => await stores[i % 3]?.redeem(hashToken(token))))
+    const results = await Promise.all(Array.from({ length: 150 }, async (_, i) => await stores[i % 3]?.redeem(hashToken(token), API)))
     t.equal(results.filter((r) => r?.ok === true).length, 7)
   })
 
   t.test('a store whose Redis is gone fails fast with a 503', async (t) => {
     const dead = new Redis('redis://127.0.0.1:1', { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null })
     const store = new RedisLinkStore(dead)
-    await t.rejects(store.redeem(hashToken(newToken())), { statusCode: 503, code: 'LG_DEPENDENCY_UNAVAILABLE' })
+    await t.rejects(store.redeem(hashToken(newToken()), API), { statusCode: 503, code: 'LG_DEPENDENCY_UNAVAILABLE' })
     dead.disconnect()
   })
 })

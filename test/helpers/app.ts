@@ -32,6 +32,7 @@ export async function testConfig (t: Teardown, deps: TestDeps, overrides: Partia
     maxUploadBytes: 20 * MiB,
     linkDefaultTtl: 7 * 86_400,
     linkMaxTtl: 30 * 86_400,
+    allowActiveInline: false,
     ...overrides
   }
 }

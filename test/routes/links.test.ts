@@ -53,7 +53,7 @@ t.test('listing shows links without their tokens; reading and revoking one', asy
   t.notOk(list.body.includes('/s/'), 'no share URL in the listing')
   t.ok(list.json().items.some((l: { id: string }) => l.id === created.id))
   const one = await app.inject({ url: `/v1/links/${created.id}`, headers: { authorization: auth('owner') } })
-  t.same(Object.keys(one.json()).sort(), ['createdAt', 'downloads', 'expiresAt', 'fileId', 'id', 'maxDownloads', 'revokedAt', 'status'])
+  t.same(Object.keys(one.json()).sort(), ['access', 'createdAt', 'disposition', 'downloads', 'expiresAt', 'fileId', 'id', 'maxDownloads', 'passwordProtected', 'revokedAt', 'status'])
   t.equal((await app.inject({ url: `/v1/links/${created.id}`, headers: { authorization: auth('intruder') } })).statusCode, 404)
   t.equal((await app.inject({ method: 'DELETE', url: `/v1/links/${created.id}`, headers: { authorization: auth('intruder') } })).statusCode, 404)
   t.equal((await app.inject({ url: `/s/${created.token}` })).statusCode, 302, 'an intruder\'s revoke did nothing')

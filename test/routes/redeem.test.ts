@@ -71,7 +71,7 @@ t.test('malformed tokens are refused before any I/O, never with a 5xx', async (t
 t.test('unknown, revoked, deleted and expired links are all a plain 404', async (t) => {
   const unknown = await app.inject({ url: `/s/${newToken()}` })
   t.equal(unknown.statusCode, 404)
-  t.match(unknown.json(), { status: 404, detail: 'Link not found' })
+  t.match(unknown.json(), { status: 404, code: 'LG_NOT_FOUND' })
 
   const revoked = await upload('r.txt', 'r')
   t.equal((await app.inject({ method: 'DELETE', url: `/v1/links/${revoked.link.id}`, headers: { authorization: auth('owner') } })).statusCode, 204)
@@ -95,6 +95,9 @@ t.test('unknown, revoked, deleted and expired links are all a plain 404', async 
     maxDownloads: null,
     downloads: 0,
     revokedAt: null,
+    access: 'public',
+    passwordHash: null,
+    disposition: 'attachment',
     objectKey: file.key,
     filename: file.filename,
     contentType: file.contentType,

@@ -1,0 +1,194 @@
+import t from 'tap'
+import { ConfigError, loadConfig, parseSize } from '../src/config.js'
+
+const SECRET = 'a-test-jwt-secret-of-at-least-32-bytes!'
+const GiB = 1024 ** 3
+const DAY = 86_400
+
+/** The ConfigError loadConfig throws for env (fails the test when it does not throw). */
+function configError (env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(env)
+  } catch (err) {
+    if (err instanceof ConfigError) return err
+    throw err
+  }
+  throw new Error(`loadConfig(${JSON.stringify(env)}) did not throw`)
+}
+
+t.test('an empty environment is the embedded mode with defaults', async (t) => {
+  const config = loadConfig({})
+  t.match(config, {
+    host: '0.0.0.0',
+    port: 3000,
+    publicUrl: 'http://localhost:3000',
+    logLevel: 'info',
+    redis: null,
+    s3: null,
+    dataDir: './data',
+    jwtSecretGenerated: true,
+    signedUrlTtl: 60,
+    maxUploadBytes: 10 * GiB,
+    linkDefaultTtl: 7 * DAY,
+    linkMaxTtl: 30 * DAY
+  })
+  t.equal(config.redis, null)
+  t.equal(config.s3, null)
+  t.ok(config.jwtSecret.length >= 32, 'a generated secret of at least 32 characters')
+  t.not(loadConfig({}).jwtSecret, config.jwtSecret, 'generated afresh each time')
+})
+
+t.test('unrelated variables are ignored', async (t) => {
+  t.equal(loadConfig({ PATH: '/usr/bin', HOME: '/root', port: '1234' }).port, 3000)
+})
+
+t.test('empty and blank strings mean unset', async (t) => {
+  const config = loadConfig({
+    PORT: '',
+    PUBLIC_URL: '',
+    LOG_LEVEL: ' ',
+    REDIS_URL: '',
+    S3_BUCKET: '  ',
+    S3_ENDPOINT: '',
+    JWT_SECRET: '',
+    SIGNED_URL_TTL: '',
+    MAX_UPLOAD_BYTES: '',
+    LINK_DEFAULT_TTL: '',
+    LINK_MAX_TTL: ''
+  })
+  t.match(config, {
+    port: 3000,
+    publicUrl: 'http://localhost:3000',
+    logLevel: 'info',
+    redis: null,
+    s3: null,
+    jwtSecretGenerated: true,
+    signedUrlTtl: 60,
+    maxUploadBytes: 10 * GiB,
+    linkDefaultTtl: 7 * DAY,
+    linkMaxTtl: 30 * DAY
+  })
+})
+
+t.test('values are trimmed', async (t) => {
+  t.equal(loadConfig({ PORT: ' 8080 ' }).port, 8080)
+  t.equal(loadConfig({ LOG_LEVEL: ' debug\n' }).logLevel, 'debug')
+})
+
+t.test('PUBLIC_URL defaults to the port and loses trailing slashes', async (t) => {
+  t.equal(loadConfig({ PORT: '8080' }).publicUrl, 'http://localhost:8080')
+  t.equal(loadConfig({ PORT: '8080', PUBLIC_URL: 'https://files.example.com' }).publicUrl, 'https://files.example.com')
+  t.equal(loadConfig({ PUBLIC_URL: 'https://files.example.com/' }).publicUrl, 'https://files.example.com')
+  t.equal(loadConfig({ PUBLIC_URL: 'https://example.com/share//' }).publicUrl, 'https://example.com/share')
+  t.equal(loadConfig({ PUBLIC_URL: 'http://127.0.0.1:9000/a/b' }).publicUrl, 'http://127.0.0.1:9000/a/b')
+  for (const bad of ['files.example.com', 'ftp://x', 'https://x/?q=1', 'https://x/#f', 'https://']) {
+    t.ok(configError({ PUBLIC_URL: bad }).message.startsWith('PUBLIC_URL '), bad)
+  }
+})
+
+t.test('MAX_UPLOAD_BYTES accepts sizes with units', async (t) => {
+  t.equal(loadConfig({ MAX_UPLOAD_BYTES: '20MiB' }).maxUploadBytes, 20 * 1024 * 1024)
+  t.equal(loadConfig({ MAX_UPLOAD_BYTES: '1.5GB' }).maxUploadBytes, 1_500_000_000)
+  t.equal(loadConfig({ MAX_UPLOAD_BYTES: '1048576' }).maxUploadBytes, 1_048_576)
+  t.equal(loadConfig({ MAX_UPLOAD_BYTES: '100 KB' }).maxUploadBytes, 100_000)
+  t.equal(loadConfig({ MAX_UPLOAD_BYTES: '1TiB' }).maxUploadBytes, 1024 ** 4)
+  t.equal(loadConfig({ MAX_UPLOAD_BYTES: '1B' }).maxUploadBytes, 1)
+})
+
+t.test('parseSize', async (t) => {
+  const cases: Array<[string, number]> = [
+    ['0', 0],
+    ['1', 1],
+    ['1500000', 1_500_000],
+    ['512B', 512],
+    ['2KB', 2000],
+    ['2KiB', 2048],
+    ['20MiB', 20 * 1024 ** 2],
+    ['20MB', 20_000_000],
+    ['10GiB', 10 * GiB],
+    ['1.5GB', 1_500_000_000],
+    ['1.5GiB', 1.5 * GiB],
+    ['2TB', 2e12],
+    ['1.5', 1],
+    [' 3 MiB ', 3 * 1024 ** 2],
+    ['20mib', 20 * 1024 ** 2]
+  ]
+  for (const [value, bytes] of cases) t.equal(parseSize(value), bytes, value)
+  for (const bad of ['', 'lots', 'MiB', '10 XB', '-1', '10 MiBs', '1e6']) {
+    let thrown: unknown
+    try {
+      parseSize(bad)
+    } catch (err) {
+      thrown = err
+    }
+    t.type(thrown, ConfigError, JSON.stringify(bad))
+  }
+})
+
+t.test('S3 settings', async (t) => {
+  const aws = loadConfig({ S3_BUCKET: 'my-bucket', JWT_SECRET: SECRET })
+  t.same(aws.s3, { bucket: 'my-bucket', endpoint: undefined, region: undefined, forcePathStyle: false, checksums: 'WHEN_SUPPORTED' })
+  t.equal(aws.jwtSecret, SECRET)
+  t.equal(aws.jwtSecretGenerated, false)
+
+  const minio = loadConfig({ S3_BUCKET: 'my-bucket', S3_ENDPOINT: 'http://127.0.0.1:9000', S3_REGION: 'us-east-1', S3_FORCE_PATH_STYLE: 'true', JWT_SECRET: SECRET })
+  t.same(minio.s3, { bucket: 'my-bucket', endpoint: 'http://127.0.0.1:9000', region: 'us-east-1', forcePathStyle: true, checksums: 'WHEN_REQUIRED' })
+  t.equal(minio.s3?.forcePathStyle, true, 'a boolean, not the string')
+
+  t.equal(loadConfig({ S3_BUCKET: 'b-1', S3_FORCE_PATH_STYLE: 'false', JWT_SECRET: SECRET }).s3?.forcePathStyle, false)
+  t.equal(loadConfig({ S3_BUCKET: 'b-1', S3_CHECKSUMS: 'WHEN_REQUIRED', JWT_SECRET: SECRET }).s3?.checksums, 'WHEN_REQUIRED')
+  t.equal(loadConfig({ S3_BUCKET: 'b-1', S3_ENDPOINT: 'https://s3.example.com', S3_CHECKSUMS: 'WHEN_SUPPORTED', JWT_SECRET: SECRET }).s3?.checksums, 'WHEN_SUPPORTED')
+  t.equal(loadConfig({ S3_ENDPOINT: 'http://127.0.0.1:9000' }).s3, null, 'no bucket, no S3')
+})
+
+t.test('Redis settings', async (t) => {
+  const config = loadConfig({ REDIS_URL: 'redis://localhost:6379/0', JWT_SECRET: SECRET })
+  t.same(config.redis, { url: 'redis://localhost:6379/0', keyPrefix: 'lg:' })
+  t.same(loadConfig({ REDIS_URL: 'rediss://r.example.com', REDIS_KEY_PREFIX: 'app:v1:', JWT_SECRET: SECRET }).redis, { url: 'rediss://r.example.com', keyPrefix: 'app:v1:' })
+})
+
+t.test('each bad value throws a ConfigError that starts with the variable name', async (t) => {
+  const cases: Array<[string, NodeJS.ProcessEnv]> = [
+    ['PORT', { PORT: 'abc' }],
+    ['PORT', { PORT: '70000' }],
+    ['PORT', { PORT: '-1' }],
+    ['PORT', { PORT: '80.5' }],
+    ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
+    ['REDIS_URL', { REDIS_URL: 'http://x', JWT_SECRET: SECRET }],
+    ['REDIS_KEY_PREFIX', { REDIS_URL: 'redis://x', REDIS_KEY_PREFIX: 'has space', JWT_SECRET: SECRET }],
+    ['S3_BUCKET', { S3_BUCKET: 'Bad_Bucket', JWT_SECRET: SECRET }],
+    ['S3_BUCKET', { S3_BUCKET: 'ab', JWT_SECRET: SECRET }],
+    ['S3_ENDPOINT', { S3_BUCKET: 'bucket', S3_ENDPOINT: 'localhost:9000', JWT_SECRET: SECRET }],
+    ['S3_FORCE_PATH_STYLE', { S3_BUCKET: 'bucket', S3_FORCE_PATH_STYLE: 'yes', JWT_SECRET: SECRET }],
+    ['S3_CHECKSUMS', { S3_BUCKET: 'bucket', S3_CHECKSUMS: 'ALWAYS', JWT_SECRET: SECRET }],
+    ['JWT_SECRET', { JWT_SECRET: 'short' }],
+    ['JWT_SECRET', { JWT_SECRET: 'x'.repeat(31) }],
+    ['SIGNED_URL_TTL', { SIGNED_URL_TTL: '0' }],
+    ['SIGNED_URL_TTL', { SIGNED_URL_TTL: '604801' }],
+    ['MAX_UPLOAD_BYTES', { MAX_UPLOAD_BYTES: 'lots' }],
+    ['MAX_UPLOAD_BYTES', { MAX_UPLOAD_BYTES: '0' }],
+    ['MAX_UPLOAD_BYTES', { MAX_UPLOAD_BYTES: '0.5' }],
+    ['LINK_DEFAULT_TTL', { LINK_DEFAULT_TTL: '0' }],
+    ['LINK_MAX_TTL', { LINK_MAX_TTL: 'forever' }],
+    ['LINK_DEFAULT_TTL', { LINK_DEFAULT_TTL: '100', LINK_MAX_TTL: '50' }],
+    ['LINK_DEFAULT_TTL', { LINK_DEFAULT_TTL: String(31 * DAY) }]
+  ]
+  for (const [name, env] of cases) {
+    const err = configError(env)
+    t.type(err, ConfigError)
+    t.ok(err.message.startsWith(name + ' '), `${JSON.stringify(env)} → ${err.message}`)
+  }
+})
+
+t.test('LINK_DEFAULT_TTL may equal LINK_MAX_TTL', async (t) => {
+  t.match(loadConfig({ LINK_DEFAULT_TTL: '60', LINK_MAX_TTL: '60' }), { linkDefaultTtl: 60, linkMaxTtl: 60 })
+})
+
+t.test('JWT_SECRET is required once Redis or S3 is configured', async (t) => {
+  for (const env of [{ REDIS_URL: 'redis://localhost:6379' }, { S3_BUCKET: 'my-bucket' }, { REDIS_URL: 'redis://x', S3_BUCKET: 'my-bucket', JWT_SECRET: ' ' }]) {
+    const err = configError(env)
+    t.ok(err.message.startsWith('JWT_SECRET '), err.message)
+  }
+  t.equal(loadConfig({ JWT_SECRET: SECRET }).jwtSecretGenerated, false, 'a given secret in embedded mode is used')
+  t.equal(loadConfig({ JWT_SECRET: SECRET }).jwtSecret, SECRET)
+})
