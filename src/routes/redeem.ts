@@ -23,7 +23,7 @@ const FormSchema = Type.Object({
 })
 const redeemErrors = { ...errorResponses, 403: ProblemSchema }
 
-const linkGone = (): HttpError => new HttpError(404, 'LG_NOT_FOUND', 'This link is unknown, has expired, was revoked or has been used up')
+const linkGone = (): HttpError => new HttpError(404, 'LG_NOT_FOUND', 'This link is unknown, has expired, was revoked or has been used up.')
 
 const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const { linkStore, objectStore, config } = fastify
