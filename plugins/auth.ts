@@ -29,14 +29,18 @@ export default fp(async function authPlugin (fastify) {
 
   fastify.decorate('authenticate', async function authenticate (request: FastifyRequest, reply: FastifyReply) {
     reply.header('www-authenticate', 'Bearer')
-    if (request.headers.authorization === undefined) throw unauthenticated('Missing Authorization: Bearer <JWT> header')
+    const fail = (reason: string, detail: string): HttpError => {
+      fastify.audit(request, 'auth.failed', { reason, sub: null })
+      return unauthenticated(detail)
+    }
+    if (request.headers.authorization === undefined) throw fail('missing_token', 'Missing Authorization: Bearer <JWT> header')
     try {
       await request.jwtVerify()
     } catch (err) {
-      const code = (err as { code?: string }).code
-      throw unauthenticated(code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED' ? 'The token has expired' : 'The bearer token is invalid')
+      if ((err as { code?: string }).code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED') throw fail('expired_token', 'The token has expired')
+      throw fail('invalid_token', 'The bearer token is invalid')
     }
     const sub: unknown = request.user.sub
-    if (typeof sub !== 'string' || sub === '' || sub.length > 256) throw unauthenticated('The token has no valid "sub" claim')
+    if (typeof sub !== 'string' || sub === '' || sub.length > 256) throw fail('invalid_subject', 'The token has no valid "sub" claim')
   })
-}, { name: 'auth' })
+}, { name: 'auth', dependencies: ['audit'] })

@@ -2,6 +2,7 @@
 // The server entry (server.ts) and the tests both start from here.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import auditPlugin from '../plugins/audit.js'
 import authPlugin from '../plugins/auth.js'
 import errorsPlugin from '../plugins/errors.js'
 import linkStorePlugin from '../plugins/link-store.js'
@@ -48,6 +49,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(redisPlugin)
   await app.register(linkStorePlugin)
   await app.register(objectStorePlugin, { s3Credentials: options.s3Credentials })
+  await app.register(auditPlugin)
   await app.register(authPlugin)
 
   await app.register(healthRoutes)

@@ -27,6 +27,8 @@ export interface Config {
   linkMaxTtl: number
   /** Let links serve HTML, SVG and XML inline (they would run script on the storage origin). */
   allowActiveInline: boolean
+  /** Audit log file; null: stdout, beside the application log. */
+  auditLog: string | null
 }
 
 export class ConfigError extends Error {}
@@ -54,7 +56,8 @@ const schema = {
     MAX_UPLOAD_BYTES: { type: 'string', pattern: SIZE, default: '10GiB' },
     LINK_DEFAULT_TTL: { ...SECONDS, default: 7 * 86_400 },
     LINK_MAX_TTL: { ...SECONDS, default: 30 * 86_400 },
-    ALLOW_ACTIVE_INLINE: { type: 'boolean', default: false }
+    ALLOW_ACTIVE_INLINE: { type: 'boolean', default: false },
+    AUDIT_LOG: { type: 'string' }
   }
 } as const
 
@@ -131,6 +134,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     maxUploadBytes,
     linkDefaultTtl,
     linkMaxTtl,
-    allowActiveInline: v.ALLOW_ACTIVE_INLINE as boolean
+    allowActiveInline: v.ALLOW_ACTIVE_INLINE as boolean,
+    auditLog: str('AUDIT_LOG') ?? null
   }
 }

@@ -71,6 +71,20 @@ export const NewFileSchema = Type.Object({
   link: Type.Optional(NewLinkSchema)
 })
 
+export const AuditEventSchema = Type.Object({
+  time: Type.String({ format: 'date-time' }),
+  event: Type.String({ description: 'file.uploaded, file.upload_failed, file.deleted, link.created, link.redeemed, link.denied, link.revoked or auth.failed' }),
+  reqId: Type.String(),
+  ip: Type.String(),
+  userAgent: Type.Union([Type.String(), Type.Null()]),
+  sub: Type.Union([Type.String(), Type.Null()]),
+  fileId: Type.Union([Type.String(), Type.Null()]),
+  linkId: Type.Union([Type.String(), Type.Null()]),
+  outcome: Type.Union([Type.Literal('success'), Type.Literal('failure'), Type.Literal('denied')]),
+  reason: Type.Union([Type.String(), Type.Null()]),
+  bytes: Type.Union([Type.Integer(), Type.Null()])
+})
+
 export const errorResponses = {
   400: ProblemSchema,
   401: ProblemSchema,

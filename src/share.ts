@@ -57,8 +57,10 @@ export function shareDeps (config: Config, linkStore: LinkStore): ShareDeps {
   }
 }
 
-/** Creates a link to `file`; the token exists only in the returned value. */
-export async function createShareLink (deps: ShareDeps, file: FileRecord, options: LinkOptions): Promise<LinkView & { token: string, url: string }> {
+export type NewLinkView = LinkView & { token: string, url: string }
+
+/** Creates a link to `file`; the token exists only in the returned view. */
+export async function createShareLink (deps: ShareDeps, file: FileRecord, options: LinkOptions): Promise<{ record: LinkRecord, view: NewLinkView }> {
   const now = Date.now()
   const token = newToken()
   const link: LinkRecord = {
@@ -76,5 +78,5 @@ export async function createShareLink (deps: ShareDeps, file: FileRecord, option
     size: file.size
   }
   if (!await deps.linkStore.createLink(link)) throw notFound('File')
-  return { ...linkView(link, now), token, url: `${deps.publicUrl}/s/${token}` }
+  return { record: link, view: { ...linkView(link, now), token, url: `${deps.publicUrl}/s/${token}` } }
 }

@@ -1,4 +1,5 @@
 // No secret reaches the log: share tokens, JWTs, presigned URLs and their signatures.
+import { readFile } from 'node:fs/promises'
 import { Writable } from 'node:stream'
 import t from 'tap'
 import { loggerOptions } from '../src/logger.js'
@@ -11,7 +12,7 @@ const stream = new Writable({ write (chunk: Buffer, _enc, done) { lines.push(chu
 const redis = await startRedis(t)
 const s3 = await startS3(t)
 const options = loggerOptions('trace')
-const { app, auth } = await buildTestApp(t, { redis, s3, logger: typeof options === 'object' ? { ...options, stream } : options })
+const { app, auth, config } = await buildTestApp(t, { redis, s3, logger: typeof options === 'object' ? { ...options, stream } : options })
 
 t.test('a full share flow at trace level logs no secret', async (t) => {
   const jwt = auth('logger-test')
@@ -25,9 +26,11 @@ t.test('a full share flow at trace level logs no secret', async (t) => {
   await app.inject({ url: '/v1/files', headers: { authorization: 'Bearer not.a.valid-jwt' } })
   await app.inject({ url: `/s/${link.token.slice(0, 21)}!` })
 
-  const log = lines.join('')
+  await app.close()
+  const log = lines.join('') + await readFile(config.auditLog ?? '', 'utf8')
   t.ok(log.includes('/s/[redacted]'), 'redemptions are logged, masked')
-  t.ok(log.includes('link redeemed'))
+  t.ok(log.includes('"event":"link.redeemed"'), 'the audit log is scanned too')
+  t.ok(log.includes('"event":"auth.failed"'))
   const secrets = {
     'share token': link.token,
     JWT: jwt.slice('Bearer '.length),

@@ -15,7 +15,9 @@ export function formNonce (secret: Buffer, linkId: string, now = Date.now()): st
 }
 
 export function checkFormNonce (secret: Buffer, linkId: string, nonce: string, now = Date.now()): 'ok' | 'invalid' | 'expired' {
-  const [exp = '', sig = ''] = nonce.split('.')
+  const parts = nonce.split('.')
+  if (parts.length !== 2) return 'invalid'
+  const [exp = '', sig = ''] = parts
   const expected = Buffer.from(mac(secret, linkId, exp))
   const given = Buffer.from(sig)
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'invalid'

@@ -21,10 +21,14 @@ export async function hashPassword (password: string): Promise<string> {
   return ['scrypt', PARAMS.N, PARAMS.r, PARAMS.p, salt.toString('base64url'), key.toString('base64url')].join('$')
 }
 
+/** False for a wrong password and for a stored value that is not one of our hashes. */
 export async function verifyPassword (password: string, stored: string): Promise<boolean> {
-  const [scheme, N, r, p, salt, hash] = stored.split('$')
-  if (scheme !== 'scrypt' || salt === undefined || hash === undefined) return false
+  const parts = stored.split('$')
+  const [scheme, N, r, p, salt, hash] = parts
+  // Only the parameters we write: a corrupted record must not cost 1 GiB of memory or a crash.
+  if (parts.length !== 6 || scheme !== 'scrypt' || Number(N) !== PARAMS.N || Number(r) !== PARAMS.r || Number(p) !== PARAMS.p ||
+    salt === undefined || hash === undefined) return false
   const expected = Buffer.from(hash, 'base64url')
-  const key = await derive(password, Buffer.from(salt, 'base64url'), { N: Number(N), r: Number(r), p: Number(p) })
+  const key = await derive(password, Buffer.from(salt, 'base64url'), PARAMS)
   return key.length === expected.length && timingSafeEqual(key, expected)
 }

@@ -38,7 +38,10 @@ const filesRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     await ownFile(request.params.id, request.user.sub)
     // Record and links first: a link must never point at a missing object.
     const file = await linkStore.deleteFile(request.params.id)
-    if (file !== null) await objectStore.delete(file.key)
+    if (file !== null) {
+      await objectStore.delete(file.key)
+      fastify.audit(request, 'file.deleted', { fileId: file.id, bytes: file.size })
+    }
     return await reply.code(204).send(null)
   })
 

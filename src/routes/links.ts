@@ -2,7 +2,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { notFound } from '../errors.js'
 import { createShareLink, linkView, shareDeps } from '../share.js'
-import { IdParamsSchema, LinkOptionsSchema, LinkSchema, NewLinkSchema, PageQuerySchema, errorResponses } from '../schemas.js'
+import { AuditEventSchema, IdParamsSchema, LinkOptionsSchema, LinkSchema, NewLinkSchema, PageQuerySchema, errorResponses } from '../schemas.js'
 import type { LinkRecord } from '../stores/link-store.js'
 
 const linksRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
@@ -27,8 +27,9 @@ const linksRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     const file = await linkStore.getFile(request.params.id)
     if (file === null || file.owner !== request.user.sub) throw notFound('File')
     const link = await createShareLink(share, file, request.body ?? {})
+    fastify.audit(request, 'link.created', {}, link.record)
     reply.header('cache-control', 'no-store')
-    return await reply.code(201).send(link)
+    return await reply.code(201).send(link.view)
   })
 
   fastify.get('/v1/links', {
@@ -47,11 +48,24 @@ const linksRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: { summary: 'A link', params: IdParamsSchema, response: { 200: LinkSchema, ...errorResponses } }
   }, async (request) => linkView(await ownLink(request.params.id, request.user.sub)))
 
+  fastify.get('/v1/links/:id/events', {
+    schema: {
+      summary: "A link's history: when, from which address and client it was redeemed or denied (newest first)",
+      params: IdParamsSchema,
+      querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }) }),
+      response: { 200: Type.Object({ items: Type.Array(AuditEventSchema) }), ...errorResponses }
+    }
+  }, async (request) => {
+    await ownLink(request.params.id, request.user.sub)
+    return { items: await linkStore.listEvents(request.params.id, request.query.limit) }
+  })
+
   fastify.delete('/v1/links/:id', {
     schema: { summary: 'Revoke a link', params: IdParamsSchema, response: { 204: Type.Null(), ...errorResponses } }
   }, async (request, reply) => {
-    await ownLink(request.params.id, request.user.sub)
+    const link = await ownLink(request.params.id, request.user.sub)
     if (!await linkStore.revokeLink(request.params.id, Date.now())) throw notFound('Link')
+    fastify.audit(request, 'link.revoked', {}, link)
     return await reply.code(204).send(null)
   })
 }

@@ -6,6 +6,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { createHmac } from 'node:crypto'
+import type { DenialReason } from '../audit.js'
 import { accessDenial } from '../domain/access.js'
 import { checkFormNonce, formNonce } from '../domain/form-nonce.js'
 import { prefersHtml } from '../domain/negotiation.js'
@@ -51,28 +52,44 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     }
   }
 
+  /** Audits the refusal and returns the error to answer with. */
+  function deny (request: FastifyRequest, reason: DenialReason, link: LinkRecord | null, error: HttpError): HttpError {
+    fastify.audit(request, 'link.denied', { reason }, link)
+    return error
+  }
+
   async function accessError (link: LinkRecord, request: FastifyRequest): Promise<HttpError | null> {
-    const denial = accessDenial(link.access, link.owner, await visitor(request))
-    if (denial === 'unauthenticated') return new HttpError(401, 'LG_LINK_RESTRICTED', 'This link is restricted: present a bearer token (Authorization: Bearer <JWT>)')
-    if (denial === 'forbidden') return new HttpError(403, 'LG_LINK_FORBIDDEN', 'This link is not shared with you')
+    let sub: string | null
+    try {
+      sub = await visitor(request)
+    } catch (err) {
+      return deny(request, 'unauthenticated', link, err as HttpError)
+    }
+    const denial = accessDenial(link.access, link.owner, sub)
+    if (denial === 'unauthenticated') {
+      return deny(request, denial, link, new HttpError(401, 'LG_LINK_RESTRICTED', 'This link is restricted: present a bearer token (Authorization: Bearer <JWT>)'))
+    }
+    if (denial === 'forbidden') return deny(request, denial, link, new HttpError(403, 'LG_LINK_FORBIDDEN', 'This link is not shared with you'))
     return null
   }
 
-  async function passwordError (link: LinkRecord, password: string | undefined): Promise<HttpError | null> {
+  async function passwordError (request: FastifyRequest, link: LinkRecord, password: string | undefined): Promise<HttpError | null> {
     if (link.passwordHash === null) return null
-    if (password === undefined || password === '') return new HttpError(401, 'LG_PASSWORD_REQUIRED', 'This link needs its password (X-Link-Password header)')
-    if (!await verifyPassword(password, link.passwordHash)) return new HttpError(403, 'LG_PASSWORD_WRONG', 'Wrong password')
+    if (password === undefined || password === '') {
+      return deny(request, 'unauthenticated', link, new HttpError(401, 'LG_PASSWORD_REQUIRED', 'This link needs its password (X-Link-Password header)'))
+    }
+    if (!await verifyPassword(password, link.passwordHash)) return deny(request, 'bad_password', link, new HttpError(403, 'LG_PASSWORD_WRONG', 'Wrong password'))
     return null
   }
 
-  async function redirect (reply: FastifyReply, link: LinkRecord, status: 302 | 303): Promise<FastifyReply> {
+  async function redirect (request: FastifyRequest, reply: FastifyReply, link: LinkRecord, status: 302 | 303): Promise<FastifyReply> {
     const url = await objectStore.signedUrl(link.objectKey, {
       filename: link.filename,
       contentType: link.contentType,
       disposition: link.disposition,
       expiresIn: config.signedUrlTtl
     })
-    reply.log.info({ linkId: link.id, fileId: link.fileId, downloads: link.downloads }, 'link redeemed')
+    fastify.audit(request, 'link.redeemed', { bytes: link.size }, link)
     return await reply.redirect(url, status)
   }
 
@@ -113,15 +130,12 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const denied = await accessError(link, request)
       if (denied !== null) throw denied
       if (interactive && (link.maxDownloads !== null || link.passwordHash !== null)) return page(reply, link)
-      const wrong = await passwordError(link, request.headers['x-link-password'])
+      const wrong = await passwordError(request, link, request.headers['x-link-password'])
       if (wrong !== null) throw wrong
       result = await linkStore.redeem(tokenHash, { interactive, checked: true })
     }
-    if (!result.ok) {
-      request.log.info({ linkId: result.link?.id, reason: result.reason }, 'link denied')
-      throw linkGone()
-    }
-    return await redirect(reply, result.link, 302)
+    if (!result.ok) throw deny(request, result.reason === 'guarded' ? 'not_found' : result.reason, result.link, linkGone())
+    return await redirect(request, reply, result.link, 302)
   })
 
   fastify.post('/s/:token', {
@@ -134,21 +148,24 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request, reply) => {
     const tokenHash = hashToken(request.params.token)
     const link = await linkStore.peek(tokenHash)
-    if (link === null || linkStatus(link, Date.now()) !== 'active') throw linkGone()
+    if (link === null) throw deny(request, 'not_found', null, linkGone())
+    const status = linkStatus(link, Date.now())
+    if (status !== 'active') throw deny(request, status, link, linkGone())
     const nonce = checkFormNonce(formSecret, link.id, request.body.nonce)
     if (nonce !== 'ok') {
-      throw new HttpError(403, 'LG_FORM_EXPIRED', nonce === 'expired' ? 'This page has expired: open the link again' : 'This form did not come from this link\'s page')
+      throw deny(request, 'forbidden', link,
+        new HttpError(403, 'LG_FORM_EXPIRED', nonce === 'expired' ? 'This page has expired: open the link again' : 'This form did not come from this link\'s page'))
     }
     const denied = await accessError(link, request)
     if (denied !== null) throw denied
-    const wrong = await passwordError(link, request.body.password)
+    const wrong = await passwordError(request, link, request.body.password)
     if (wrong !== null) {
       if (prefersHtml(request.headers.accept)) return page(reply, link, wrong.statusCode, wrong.message)
       throw wrong
     }
     const result = await linkStore.redeem(tokenHash, { interactive: true, checked: true })
-    if (!result.ok) throw linkGone()
-    return await redirect(reply, result.link, 303)
+    if (!result.ok) throw deny(request, result.reason === 'guarded' ? 'not_found' : result.reason, result.link, linkGone())
+    return await redirect(request, reply, result.link, 303)
   })
 }
 

@@ -39,8 +39,7 @@ const uploadRoute: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   /** Streams one file to the store; on any failure nothing of it remains. */
-  async function store (request: FastifyRequest, key: string, incoming: Incoming): Promise<Stored> {
-    const meter = new UploadMeter(maxUploadBytes)
+  async function store (request: FastifyRequest, key: string, incoming: Incoming, meter: UploadMeter): Promise<Stored> {
     // The store may attach its listeners only after an await; until then an error must
     // not go unheard (it would crash the process). put() still sees it and rejects.
     meter.on('error', () => {})
@@ -73,6 +72,7 @@ const uploadRoute: FastifyPluginAsyncTypebox = async (fastify) => {
     const owner = request.user.sub
     const id = newId()
     const key = objectKey(id)
+    const meter = new UploadMeter(maxUploadBytes)
     let stored: Stored | null = null
     try {
       if (request.isMultipart()) {
@@ -85,7 +85,7 @@ const uploadRoute: FastifyPluginAsyncTypebox = async (fastify) => {
             source: part.file,
             filename: cleanFilename(decodeMultipartFilename(part.filename)),
             contentType: normaliseContentType(part.mimetype)
-          })
+          }, meter)
         }
         if (stored === null) throw badRequest('LG_NO_FILE', 'The multipart body has no file part named "file"')
       } else {
@@ -93,27 +93,29 @@ const uploadRoute: FastifyPluginAsyncTypebox = async (fastify) => {
           source: request.raw,
           filename: cleanFilename(query.filename),
           contentType: normaliseContentType(request.headers['content-type'])
-        })
+        }, meter)
       }
     } catch (err) {
       if (stored !== null) await objectStore.delete(key).catch((e: unknown) => request.log.error({ err: e, key }, 'orphan object left after a failed upload'))
       // The rest of a rejected body is not worth reading.
       reply.header('connection', 'close')
-      throw uploadError(err, maxUploadBytes)
+      const error = uploadError(err, maxUploadBytes)
+      fastify.audit(request, 'file.upload_failed', { fileId: id, bytes: meter.bytes, reason: (error as { code?: string }).code ?? 'error' })
+      throw error
     }
 
     const file: FileRecord = { id, owner, key, ...stored, createdAt: Date.now() }
     try {
       await linkStore.putFile(file)
-      const link = query.share
-        ? await createShareLink(shareDeps(fastify.config, linkStore), file, query)
-        : undefined
-      request.log.info({ fileId: id, size: file.size }, 'file uploaded')
-      return await reply.code(201).send({ ...fileView(file), link })
+      const link = query.share ? await createShareLink(shareDeps(fastify.config, linkStore), file, query) : undefined
+      fastify.audit(request, 'file.uploaded', { fileId: id, bytes: file.size })
+      if (link !== undefined) fastify.audit(request, 'link.created', {}, link.record)
+      return await reply.code(201).send({ ...fileView(file), link: link?.view })
     } catch (err) {
       // All or nothing: a failed record or link takes the object with it.
       await linkStore.deleteFile(id).catch(() => {})
       await objectStore.delete(key).catch((e: unknown) => request.log.error({ err: e, key }, 'orphan object left after a failed upload'))
+      fastify.audit(request, 'file.upload_failed', { fileId: id, bytes: file.size, reason: (err as { code?: string }).code ?? 'error' })
       throw err
     }
   })

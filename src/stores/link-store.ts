@@ -1,4 +1,5 @@
 // The LinkStore port: file records and share links, with their download counters and TTLs.
+import type { AuditEvent } from '../audit.js'
 import type { Access } from '../domain/access.js'
 import type { Disposition } from '../domain/content-disposition.js'
 
@@ -58,6 +59,10 @@ export interface PageQuery { limit: number, after?: string | undefined }
 
 /** How long a link's record outlives its expiry, so that "expired" can be told from "unknown". */
 export const EXPIRED_LINK_GRACE_MS = 24 * 3600 * 1000
+/** How long a link's event history outlives the link, for the owner to look back. */
+export const LINK_HISTORY_GRACE_MS = 30 * 24 * 3600 * 1000
+/** Events kept per link (the newest). */
+export const LINK_HISTORY_MAX = 1000
 
 export interface LinkStore {
   putFile (file: FileRecord): Promise<void>
@@ -80,6 +85,11 @@ export interface LinkStore {
   redeem (tokenHash: string, options: RedeemOptions): Promise<RedeemResult>
   /** The link as it is, counting nothing; null when unknown. */
   peek (tokenHash: string): Promise<LinkRecord | null>
+
+  /** Appends to the link's capped history, kept until `keepUntil` (ms). */
+  appendEvent (linkId: string, event: AuditEvent, keepUntil: number): Promise<void>
+  /** Newest first. */
+  listEvents (linkId: string, limit: number): Promise<AuditEvent[]>
 
   ping (): Promise<void>
   close (): Promise<void>

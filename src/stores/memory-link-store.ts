@@ -1,8 +1,9 @@
 // Embedded LinkStore: process memory, one instance only. Expired links are dropped lazily
 // and by a periodic sweep, so memory stays bounded by the live links.
 import { isGuarded } from '../domain/access.js'
+import type { AuditEvent } from '../audit.js'
 import {
-  EXPIRED_LINK_GRACE_MS, linkStatus,
+  EXPIRED_LINK_GRACE_MS, LINK_HISTORY_MAX, linkStatus,
   type FileRecord, type LinkRecord, type LinkStore, type Page, type PageQuery, type RedeemOptions, type RedeemResult
 } from './link-store.js'
 
@@ -19,6 +20,7 @@ export class MemoryLinkStore implements LinkStore {
   readonly #links = new Map<string, LinkRecord>()
   /** token hash → link id */
   readonly #byToken = new Map<string, string>()
+  readonly #history = new Map<string, { events: AuditEvent[], keepUntil: number }>()
   readonly #sweeper: NodeJS.Timeout
 
   constructor (sweepEveryMs = 60_000) {
@@ -28,6 +30,9 @@ export class MemoryLinkStore implements LinkStore {
   #sweep (now: number): void {
     for (const link of this.#links.values()) {
       if (link.expiresAt + EXPIRED_LINK_GRACE_MS <= now) this.#dropLink(link)
+    }
+    for (const [id, history] of this.#history) {
+      if (history.keepUntil <= now) this.#history.delete(id)
     }
   }
 
@@ -112,6 +117,20 @@ export class MemoryLinkStore implements LinkStore {
   async peek (tokenHash: string): Promise<LinkRecord | null> {
     const link = this.#byTokenHash(tokenHash)
     return link === null ? null : { ...link }
+  }
+
+  async appendEvent (linkId: string, event: AuditEvent, keepUntil: number): Promise<void> {
+    const history = this.#history.get(linkId) ?? { events: [], keepUntil }
+    history.events.push(event)
+    if (history.events.length > LINK_HISTORY_MAX) history.events.shift()
+    history.keepUntil = Math.max(history.keepUntil, keepUntil)
+    this.#history.set(linkId, history)
+  }
+
+  async listEvents (linkId: string, limit: number): Promise<AuditEvent[]> {
+    const history = this.#history.get(linkId)
+    if (history === undefined || history.keepUntil <= Date.now()) return []
+    return history.events.slice(-limit).reverse()
   }
 
   async ping (): Promise<void> {}

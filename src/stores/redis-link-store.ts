@@ -7,11 +7,13 @@
 //   lid:<linkId>           string token hash, to address a link by its id
 //   owner:<sub>:files      zset   file ids (lexicographic = time order), for listings
 //   owner:<sub>:links      zset   link ids
+//   events:<linkId>        stream the link's audit events, capped, expiring after the link
 import type { Redis } from 'ioredis'
+import type { AuditEvent } from '../audit.js'
 import type { Access } from '../domain/access.js'
 import { unavailable } from '../errors.js'
 import {
-  EXPIRED_LINK_GRACE_MS,
+  EXPIRED_LINK_GRACE_MS, LINK_HISTORY_MAX,
   type DenyReason, type FileRecord, type LinkRecord, type LinkStore, type Page, type PageQuery, type RedeemOptions, type RedeemResult
 } from './link-store.js'
 
@@ -64,6 +66,7 @@ const linkKey = (tokenHash: string): string => `link:${tokenHash}`
 const linkIdKey = (id: string): string => `lid:${id}`
 const ownerFilesKey = (owner: string): string => `owner:${owner}:files`
 const ownerLinksKey = (owner: string): string => `owner:${owner}:links`
+const eventsKey = (linkId: string): string => `events:${linkId}`
 
 function pairs (flat: string[]): Record<string, string> {
   const out: Record<string, string> = {}
@@ -228,6 +231,19 @@ export class RedisLinkStore implements LinkStore {
   async peek (tokenHash: string): Promise<LinkRecord | null> {
     const h = await guard(this.#redis.hgetall(linkKey(tokenHash)))
     return h.id === undefined ? null : toLink(h)
+  }
+
+  async appendEvent (linkId: string, event: AuditEvent, keepUntil: number): Promise<void> {
+    const key = eventsKey(linkId)
+    await guard(Promise.all([
+      this.#redis.xadd(key, 'MAXLEN', '~', LINK_HISTORY_MAX, '*', 'e', JSON.stringify(event)),
+      this.#redis.pexpireat(key, keepUntil)
+    ]))
+  }
+
+  async listEvents (linkId: string, limit: number): Promise<AuditEvent[]> {
+    const entries = await guard(this.#redis.xrevrange(eventsKey(linkId), '+', '-', 'COUNT', limit))
+    return entries.map(([, values]) => JSON.parse(values[1] ?? '{}') as AuditEvent)
   }
 
   async ping (): Promise<void> {

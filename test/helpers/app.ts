@@ -33,6 +33,7 @@ export async function testConfig (t: Teardown, deps: TestDeps, overrides: Partia
     linkDefaultTtl: 7 * 86_400,
     linkMaxTtl: 30 * 86_400,
     allowActiveInline: false,
+    auditLog: join(dataDir, 'audit.log'),
     ...overrides
   }
 }

@@ -1,0 +1,68 @@
+// The audit trail: every security-relevant event as one JSON line (to AUDIT_LOG, or to
+// stdout with `audit: true`), written asynchronously and flushed on close; events about
+// a link also go to the link's history in the LinkStore, for its owner to read.
+import type { FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { EventEmitter } from 'node:events'
+import { pino } from 'pino'
+import { auditEvent, type AuditEvent, type AuditEventName, type AuditFields } from '../src/audit.js'
+import { LINK_HISTORY_GRACE_MS, type LinkRecord } from '../src/stores/link-store.js'
+
+export type Audit = (request: FastifyRequest, event: AuditEventName, fields?: AuditFields, link?: LinkRecord | null) => void
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    audit: Audit
+    /** Emits 'event' with each AuditEvent, after it is written (metrics listen here). */
+    auditEvents: EventEmitter<{ event: [AuditEvent] }>
+  }
+}
+
+/** The subject of a request whose JWT was verified, else null. */
+function subjectOf (request: FastifyRequest): string | null {
+  const user = (request as { user?: { sub?: unknown } }).user
+  return typeof user?.sub === 'string' ? user.sub : null
+}
+
+export default fp(async function auditPlugin (fastify) {
+  const path = fastify.config.auditLog
+  const destination = pino.destination({ dest: path ?? 1, sync: false, mkdir: true, append: true })
+  const logger = pino({
+    base: path === null ? { audit: true } : null,
+    // The event carries its own ISO `time`; no level, pid or hostname, so the line is the schema.
+    timestamp: false,
+    formatters: { level: () => ({}) }
+  }, destination)
+  const events = new EventEmitter<{ event: [AuditEvent] }>()
+
+  const audit: Audit = (request, name, fields = {}, link = null) => {
+    const event = auditEvent(name, {
+      reqId: request.id,
+      ip: request.ip,
+      userAgent: request.headers['user-agent'],
+      sub: subjectOf(request)
+    }, { fileId: link?.fileId, linkId: link?.id, ...fields })
+    logger.info(event)
+    events.emit('event', event)
+    if (link !== null) {
+      // Best effort: the history must never fail or slow the request it describes.
+      fastify.linkStore.appendEvent(link.id, event, link.expiresAt + LINK_HISTORY_GRACE_MS)
+        .catch((err: Error) => { request.log.warn({ err: { message: err.message } }, 'audit history write failed') })
+    }
+  }
+
+  fastify.decorate('audit', audit)
+  fastify.decorate('auditEvents', events)
+  fastify.addHook('onClose', async () => {
+    await new Promise<void>((resolve) => {
+      logger.flush(() => {
+        if (path === null) {
+          resolve()
+          return
+        }
+        destination.once('close', () => { resolve() })
+        destination.end()
+      })
+    })
+  })
+}, { name: 'audit', dependencies: ['link-store'] })

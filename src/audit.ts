@@ -1,0 +1,66 @@
+// The audit trail's schema: one event per security-relevant action. Stable: fields are
+// only ever added. Never a token, a password, a JWT or a presigned URL.
+
+export type AuditEventName =
+  | 'file.uploaded' | 'file.upload_failed' | 'file.deleted'
+  | 'link.created' | 'link.redeemed' | 'link.denied' | 'link.revoked'
+  | 'auth.failed'
+
+export type AuditOutcome = 'success' | 'failure' | 'denied'
+
+export type DenialReason =
+  | 'not_found' | 'expired' | 'exhausted' | 'revoked'
+  | 'forbidden' | 'unauthenticated' | 'bad_password' | 'rate_limited'
+
+export interface AuditEvent {
+  /** ISO 8601. */
+  time: string
+  event: AuditEventName
+  reqId: string
+  ip: string
+  userAgent: string | null
+  /** The JWT subject, when the request carried a valid one. */
+  sub: string | null
+  fileId: string | null
+  linkId: string | null
+  outcome: AuditOutcome
+  reason: string | null
+  /** Bytes moved (an upload's size, so far when it failed). */
+  bytes: number | null
+}
+
+/** What a route says; the audit plugin adds time, request and client. */
+export type AuditFields = Partial<Pick<AuditEvent, 'fileId' | 'linkId' | 'reason' | 'bytes' | 'sub'>> & {
+  outcome?: AuditOutcome
+}
+
+const OUTCOMES: Record<AuditEventName, AuditOutcome> = {
+  'file.uploaded': 'success',
+  'file.upload_failed': 'failure',
+  'file.deleted': 'success',
+  'link.created': 'success',
+  'link.redeemed': 'success',
+  'link.denied': 'denied',
+  'link.revoked': 'success',
+  'auth.failed': 'denied'
+}
+
+export function auditEvent (
+  event: AuditEventName,
+  context: { reqId: string, ip: string, userAgent: string | undefined, sub: string | null, now?: number },
+  fields: AuditFields = {}
+): AuditEvent {
+  return {
+    time: new Date(context.now ?? Date.now()).toISOString(),
+    event,
+    reqId: context.reqId,
+    ip: context.ip,
+    userAgent: context.userAgent?.slice(0, 512) ?? null,
+    sub: fields.sub ?? context.sub,
+    fileId: fields.fileId ?? null,
+    linkId: fields.linkId ?? null,
+    outcome: fields.outcome ?? OUTCOMES[event],
+    reason: fields.reason ?? null,
+    bytes: fields.bytes ?? null
+  }
+}
