@@ -28,6 +28,10 @@ export interface AppOptions extends ObjectStorePluginOptions {
   logger?: FastifyServerOptions['logger']
 }
 
+function trustHops (hops: number): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop < hops
+}
+
 export async function buildApp (config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? false,
@@ -35,6 +39,8 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     requestTimeout: 0,
     connectionTimeout: 0,
     keepAliveTimeout: 72_000,
+    // A hop count trusts that many proxies in front (proxy-addr's semantics).
+    trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
     routerOptions: { maxParamLength: 200 },
     // Errors raised before routing (a bad URL, an over-long path segment) are problems too;
     // their messages echo the path, which may hold a token, so they are not passed on.

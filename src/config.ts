@@ -29,6 +29,24 @@ export interface Config {
   allowActiveInline: boolean
   /** Audit log file; null: stdout, beside the application log. */
   auditLog: string | null
+  /** Fastify's trustProxy: false, true, a hop count, or addresses/CIDRs. */
+  trustProxy: boolean | number | string[]
+  limits: {
+    /** Redemptions (/s/*) per client IP per minute. */
+    redeemPerMinute: number
+    /** Misses (unknown or expired tokens, wrong passwords) per client IP per 10 minutes. */
+    redeemMisses: number
+    /** Uploads per user (JWT sub) per minute. */
+    uploadPerMinute: number
+    /** Other API calls per user per minute. */
+    apiPerMinute: number
+    /** When the rate-limit store fails: false answers 503 (closed), true lets requests through. */
+    failOpen: boolean
+  }
+  /** Bearer token /metrics requires; null: open. */
+  metricsToken: string | null
+  /** Seconds in-flight requests get to finish on SIGTERM before they are aborted. */
+  shutdownGrace: number
 }
 
 export class ConfigError extends Error {}
@@ -57,7 +75,15 @@ const schema = {
     LINK_DEFAULT_TTL: { ...SECONDS, default: 7 * 86_400 },
     LINK_MAX_TTL: { ...SECONDS, default: 30 * 86_400 },
     ALLOW_ACTIVE_INLINE: { type: 'boolean', default: false },
-    AUDIT_LOG: { type: 'string' }
+    AUDIT_LOG: { type: 'string' },
+    TRUST_PROXY: { type: 'string', pattern: '^(true|false|[0-9]{1,2}|[0-9a-fA-F.:/]+(\\s*,\\s*[0-9a-fA-F.:/]+)*)$' },
+    REDEEM_RATE_LIMIT: { type: 'integer', minimum: 1, maximum: 1_000_000_000, default: 60 },
+    REDEEM_MISS_LIMIT: { type: 'integer', minimum: 1, maximum: 1_000_000_000, default: 20 },
+    UPLOAD_RATE_LIMIT: { type: 'integer', minimum: 1, maximum: 1_000_000_000, default: 30 },
+    API_RATE_LIMIT: { type: 'integer', minimum: 1, maximum: 1_000_000_000, default: 300 },
+    RATE_LIMIT_FAIL_OPEN: { type: 'boolean', default: false },
+    METRICS_TOKEN: { type: 'string', minLength: 16 },
+    SHUTDOWN_GRACE: { type: 'integer', minimum: 0, maximum: 3600, default: 25 }
   }
 } as const
 
@@ -69,6 +95,14 @@ export function parseSize (value: string): number {
   const unit = UNITS[(m?.[2] ?? '').toUpperCase() || 'B']
   if (m === null || unit === undefined) throw new ConfigError(`not a size: ${value}`)
   return Math.floor(Number(m[1]) * unit)
+}
+
+/** "true", "false", a hop count, or a comma list of addresses and CIDRs. */
+function parseTrustProxy (value: string | undefined): boolean | number | string[] {
+  if (value === undefined || value === 'false') return false
+  if (value === 'true') return true
+  if (/^[0-9]+$/.test(value)) return Number(value)
+  return value.split(',').map((s) => s.trim())
 }
 
 const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: false, strict: false })
@@ -135,6 +169,16 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     linkDefaultTtl,
     linkMaxTtl,
     allowActiveInline: v.ALLOW_ACTIVE_INLINE as boolean,
-    auditLog: str('AUDIT_LOG') ?? null
+    auditLog: str('AUDIT_LOG') ?? null,
+    trustProxy: parseTrustProxy(str('TRUST_PROXY')),
+    limits: {
+      redeemPerMinute: num('REDEEM_RATE_LIMIT'),
+      redeemMisses: num('REDEEM_MISS_LIMIT'),
+      uploadPerMinute: num('UPLOAD_RATE_LIMIT'),
+      apiPerMinute: num('API_RATE_LIMIT'),
+      failOpen: v.RATE_LIMIT_FAIL_OPEN as boolean
+    },
+    metricsToken: str('METRICS_TOKEN') ?? null,
+    shutdownGrace: num('SHUTDOWN_GRACE')
   }
 }

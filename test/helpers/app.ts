@@ -34,6 +34,11 @@ export async function testConfig (t: Teardown, deps: TestDeps, overrides: Partia
     linkMaxTtl: 30 * 86_400,
     allowActiveInline: false,
     auditLog: join(dataDir, 'audit.log'),
+    trustProxy: false,
+    // High enough that only the rate-limit tests meet them.
+    limits: { redeemPerMinute: 100_000, redeemMisses: 100_000, uploadPerMinute: 100_000, apiPerMinute: 100_000, failOpen: false },
+    metricsToken: null,
+    shutdownGrace: 25,
     ...overrides
   }
 }
