@@ -4,12 +4,20 @@
 import type { FastifyError } from 'fastify'
 import fp from 'fastify-plugin'
 import { redactUrl } from '../src/logger.js'
+import { HttpError } from '../src/errors.js'
 import { sendError } from '../src/problem.js'
+import { isRedisUnavailable } from '../src/stores/redis-link-store.js'
 
 export default fp(async function errorsPlugin (fastify) {
   fastify.setErrorHandler(function onError (error: FastifyError, request, reply) {
+    if (error instanceof HttpError) reply.headers(error.headers)
     if (error.validation !== undefined) {
       return sendError(request, reply, 400, 'LG_BAD_REQUEST', error.message)
+    }
+    // Redis failing under another plugin (the rate-limit store) is the same outage.
+    if (isRedisUnavailable(error)) {
+      request.log.error({ err: { message: error.message } }, 'redis unavailable')
+      return sendError(request, reply, 503, 'LG_DEPENDENCY_UNAVAILABLE', 'A dependency is unavailable, try again shortly')
     }
     const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500
     if (status >= 500) {

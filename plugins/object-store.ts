@@ -10,6 +10,8 @@ import { S3ObjectStore } from '../src/stores/s3-object-store.js'
 declare module 'fastify' {
   interface FastifyInstance {
     objectStore: ObjectStore
+    /** The S3 client behind the object store (for metrics); null in embedded mode. */
+    s3Client: S3Client | null
   }
 }
 
@@ -21,6 +23,7 @@ export interface ObjectStorePluginOptions {
 export default fp<ObjectStorePluginOptions>(async function objectStorePlugin (fastify, options) {
   const { s3, dataDir, jwtSecret, publicUrl, maxUploadBytes } = fastify.config
   if (s3 === null) {
+    fastify.decorate('s3Client', null)
     fastify.decorate('objectStore', new LocalObjectStore({
       dir: resolve(dataDir),
       // A key of its own, derived so that every restart with the same JWT_SECRET agrees.
@@ -42,6 +45,7 @@ export default fp<ObjectStorePluginOptions>(async function objectStorePlugin (fa
   })
   const store = new S3ObjectStore({ client, bucket: s3.bucket, maxObjectBytes: maxUploadBytes })
   fastify.decorate('objectStore', store)
+  fastify.decorate('s3Client', client)
   fastify.addHook('onClose', async () => {
     await store.close()
     client.destroy()

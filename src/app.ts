@@ -6,7 +6,10 @@ import auditPlugin from '../plugins/audit.js'
 import authPlugin from '../plugins/auth.js'
 import errorsPlugin from '../plugins/errors.js'
 import linkStorePlugin from '../plugins/link-store.js'
+import metricsPlugin from '../plugins/metrics.js'
+import rateLimitPlugin from '../plugins/rate-limit.js'
 import objectStorePlugin, { type ObjectStorePluginOptions } from '../plugins/object-store.js'
+import openapiPlugin from '../plugins/openapi.js'
 import redisPlugin from '../plugins/redis.js'
 import type { Config } from './config.js'
 import { sendError } from './problem.js'
@@ -56,8 +59,11 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(linkStorePlugin)
   await app.register(objectStorePlugin, { s3Credentials: options.s3Credentials })
   await app.register(auditPlugin)
+  await app.register(metricsPlugin)
   await app.register(authPlugin)
+  await app.register(rateLimitPlugin)
 
+  await app.register(openapiPlugin)
   await app.register(healthRoutes)
   await app.register(uploadRoute)
   await app.register(filesRoutes)

@@ -56,7 +56,7 @@ export function auditEvent (
     reqId: context.reqId,
     ip: context.ip,
     userAgent: context.userAgent?.slice(0, 512) ?? null,
-    sub: fields.sub ?? context.sub,
+    sub: fields.sub !== undefined ? fields.sub : context.sub,
     fileId: fields.fileId ?? null,
     linkId: fields.linkId ?? null,
     outcome: fields.outcome ?? OUTCOMES[event],

@@ -2,7 +2,7 @@
 // that clients can switch on. Plain classes, so domain code needs no Fastify.
 
 export class HttpError extends Error {
-  constructor (readonly statusCode: number, readonly code: string, message: string) {
+  constructor (readonly statusCode: number, readonly code: string, message: string, readonly headers: Record<string, string> = {}) {
     super(message)
     this.name = 'HttpError'
   }

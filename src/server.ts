@@ -43,7 +43,9 @@ function banner (config: Config, token: string | null): string {
 const config = loadOrExit()
 const app = await buildApp(config, { logger: loggerOptions(config.logLevel) })
 
-closeWithGrace({ delay: 25_000 }, async ({ signal, err }) => {
+// In-flight uploads get SHUTDOWN_GRACE seconds, then are aborted (see routes/upload.ts);
+// close-with-grace's own deadline is only the last resort after that.
+closeWithGrace({ delay: (config.shutdownGrace + 10) * 1000 }, async ({ signal, err }) => {
   if (err !== undefined) app.log.error({ err }, 'closing after an error')
   else app.log.info({ signal }, 'shutting down')
   await app.close()

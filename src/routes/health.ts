@@ -4,6 +4,8 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { sendProblem } from '../problem.js'
 
 const CHECK_TIMEOUT_MS = 2000
+// Readiness is cached briefly, so that /readyz cannot be used to hammer Redis and S3.
+const CACHE_MS = 1500
 
 async function check (probe: () => Promise<void>): Promise<'ok' | 'unavailable'> {
   const timeout = new AbortController()
@@ -18,6 +20,13 @@ async function check (probe: () => Promise<void>): Promise<'ok' | 'unavailable'>
 }
 
 const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  type Checks = Record<'linkStore' | 'objectStore', 'ok' | 'unavailable'>
+  let cached: { at: number, checks: Promise<Checks> } | null = null
+  const probe = async (): Promise<Checks> => {
+    const [linkStore, objectStore] = await Promise.all([check(async () => { await fastify.linkStore.ping() }), check(async () => { await fastify.objectStore.ping() })])
+    return { linkStore, objectStore }
+  }
+
   fastify.get('/healthz', {
     schema: { summary: 'The process is alive', response: { 200: Type.Object({ status: Type.Literal('ok') }) } }
   }, async () => ({ status: 'ok' as const }))
@@ -27,9 +36,10 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       summary: 'The link store and the object store answer',
       response: { 200: Type.Object({ status: Type.Literal('ready'), checks: Type.Record(Type.String(), Type.String()) }) }
     }
-  }, async (request, reply) => {
-    const [linkStore, objectStore] = await Promise.all([check(async () => { await fastify.linkStore.ping() }), check(async () => { await fastify.objectStore.ping() })])
-    const checks = { linkStore, objectStore }
+  }, async (_request, reply) => {
+    const now = Date.now()
+    if (cached === null || now - cached.at > CACHE_MS) cached = { at: now, checks: probe() }
+    const checks = await cached.checks
     const failed = Object.entries(checks).filter(([, v]) => v !== 'ok').map(([k]) => k)
     if (failed.length > 0) return sendProblem(reply.header('cache-control', 'no-store'), 503, 'LG_NOT_READY', `Not ready: ${failed.join(', ')} unavailable`)
     return { status: 'ready' as const, checks }

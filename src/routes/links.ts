@@ -17,6 +17,7 @@ const linksRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   }
 
   fastify.post('/v1/files/:id/links', {
+    config: { rateLimit: fastify.rateLimits.api },
     schema: {
       summary: 'Mint a share link for a file',
       params: IdParamsSchema,
@@ -33,6 +34,7 @@ const linksRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.get('/v1/links', {
+    config: { rateLimit: fastify.rateLimits.api },
     schema: {
       summary: "List the caller's links (never their tokens), newest first",
       querystring: PageQuerySchema,
@@ -45,10 +47,12 @@ const linksRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.get('/v1/links/:id', {
+    config: { rateLimit: fastify.rateLimits.api },
     schema: { summary: 'A link', params: IdParamsSchema, response: { 200: LinkSchema, ...errorResponses } }
   }, async (request) => linkView(await ownLink(request.params.id, request.user.sub)))
 
   fastify.get('/v1/links/:id/events', {
+    config: { rateLimit: fastify.rateLimits.api },
     schema: {
       summary: "A link's history: when, from which address and client it was redeemed or denied (newest first)",
       params: IdParamsSchema,
@@ -61,6 +65,7 @@ const linksRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.delete('/v1/links/:id', {
+    config: { rateLimit: fastify.rateLimits.api },
     schema: { summary: 'Revoke a link', params: IdParamsSchema, response: { 204: Type.Null(), ...errorResponses } }
   }, async (request, reply) => {
     const link = await ownLink(request.params.id, request.user.sub)

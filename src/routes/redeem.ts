@@ -52,9 +52,15 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     }
   }
 
-  /** Audits the refusal and returns the error to answer with. */
-  function deny (request: FastifyRequest, reason: DenialReason, link: LinkRecord | null, error: HttpError): HttpError {
+  // After validation, so that a malformed token costs no I/O at all.
+  fastify.addHook('preHandler', async (request) => { await fastify.missGuard.checkClient(request) })
+
+  /** Audits the refusal, counts a miss for the guessing kind, and returns the error to answer with. */
+  async function deny (request: FastifyRequest, reason: DenialReason, link: LinkRecord | null, error: HttpError): Promise<HttpError> {
     fastify.audit(request, 'link.denied', { reason }, link)
+    if (reason === 'not_found' || reason === 'expired' || reason === 'bad_password') {
+      await fastify.missGuard.miss(request, { wrongPassword: reason === 'bad_password' })
+    }
     return error
   }
 
@@ -63,22 +69,23 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     try {
       sub = await visitor(request)
     } catch (err) {
-      return deny(request, 'unauthenticated', link, err as HttpError)
+      return await deny(request, 'unauthenticated', link, err as HttpError)
     }
     const denial = accessDenial(link.access, link.owner, sub)
     if (denial === 'unauthenticated') {
-      return deny(request, denial, link, new HttpError(401, 'LG_LINK_RESTRICTED', 'This link is restricted: present a bearer token (Authorization: Bearer <JWT>)'))
+      return await deny(request, denial, link, new HttpError(401, 'LG_LINK_RESTRICTED', 'This link is restricted: present a bearer token (Authorization: Bearer <JWT>)'))
     }
-    if (denial === 'forbidden') return deny(request, denial, link, new HttpError(403, 'LG_LINK_FORBIDDEN', 'This link is not shared with you'))
+    if (denial === 'forbidden') return await deny(request, denial, link, new HttpError(403, 'LG_LINK_FORBIDDEN', 'This link is not shared with you'))
     return null
   }
 
   async function passwordError (request: FastifyRequest, link: LinkRecord, password: string | undefined): Promise<HttpError | null> {
     if (link.passwordHash === null) return null
+    await fastify.missGuard.checkPassword(request)
     if (password === undefined || password === '') {
-      return deny(request, 'unauthenticated', link, new HttpError(401, 'LG_PASSWORD_REQUIRED', 'This link needs its password (X-Link-Password header)'))
+      return await deny(request, 'unauthenticated', link, new HttpError(401, 'LG_PASSWORD_REQUIRED', 'This link needs its password (X-Link-Password header)'))
     }
-    if (!await verifyPassword(password, link.passwordHash)) return deny(request, 'bad_password', link, new HttpError(403, 'LG_PASSWORD_WRONG', 'Wrong password'))
+    if (!await verifyPassword(password, link.passwordHash)) return await deny(request, 'bad_password', link, new HttpError(403, 'LG_PASSWORD_WRONG', 'Wrong password'))
     return null
   }
 
@@ -107,6 +114,7 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
 
   // Declared before the GET, so that Fastify does not derive a HEAD from it (which would redeem).
   fastify.head('/s/:token', {
+    config: { rateLimit: fastify.rateLimits.redeem },
     schema: { summary: 'Whether a share link is live; consumes nothing', params: TokenParamsSchema, response: { 200: Type.Null(), ...redeemErrors } }
   }, async (request, reply) => {
     const link = await linkStore.peek(hashToken(request.params.token))
@@ -115,6 +123,7 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.get('/s/:token', {
+    config: { rateLimit: fastify.rateLimits.redeem },
     schema: {
       summary: 'Redeem a share link: 302 to a presigned download URL (browsers get a page for limited or password links)',
       params: TokenParamsSchema,
@@ -134,11 +143,12 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       if (wrong !== null) throw wrong
       result = await linkStore.redeem(tokenHash, { interactive, checked: true })
     }
-    if (!result.ok) throw deny(request, result.reason === 'guarded' ? 'not_found' : result.reason, result.link, linkGone())
+    if (!result.ok) throw await deny(request, result.reason === 'guarded' ? 'not_found' : result.reason, result.link, linkGone())
     return await redirect(request, reply, result.link, 302)
   })
 
   fastify.post('/s/:token', {
+    config: { rateLimit: fastify.rateLimits.redeem },
     schema: {
       summary: 'Spend a download from the download page\'s form: 303 to a presigned download URL',
       params: TokenParamsSchema,
@@ -148,12 +158,12 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request, reply) => {
     const tokenHash = hashToken(request.params.token)
     const link = await linkStore.peek(tokenHash)
-    if (link === null) throw deny(request, 'not_found', null, linkGone())
+    if (link === null) throw await deny(request, 'not_found', null, linkGone())
     const status = linkStatus(link, Date.now())
-    if (status !== 'active') throw deny(request, status, link, linkGone())
+    if (status !== 'active') throw await deny(request, status, link, linkGone())
     const nonce = checkFormNonce(formSecret, link.id, request.body.nonce)
     if (nonce !== 'ok') {
-      throw deny(request, 'forbidden', link,
+      throw await deny(request, 'forbidden', link,
         new HttpError(403, 'LG_FORM_EXPIRED', nonce === 'expired' ? 'This page has expired: open the link again' : 'This form did not come from this link\'s page'))
     }
     const denied = await accessError(link, request)
@@ -164,7 +174,7 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       throw wrong
     }
     const result = await linkStore.redeem(tokenHash, { interactive: true, checked: true })
-    if (!result.ok) throw deny(request, result.reason === 'guarded' ? 'not_found' : result.reason, result.link, linkGone())
+    if (!result.ok) throw await deny(request, result.reason === 'guarded' ? 'not_found' : result.reason, result.link, linkGone())
     return await redirect(request, reply, result.link, 303)
   })
 }

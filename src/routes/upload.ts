@@ -38,6 +38,17 @@ const uploadRoute: FastifyPluginAsyncTypebox = async (fastify) => {
     limits: { fileSize: maxUploadBytes + 1, files: 1, fields: 20, fieldSize: 64 * 1024, parts: 30, headerPairs: 100 }
   })
 
+  // Graceful shutdown: uploads in flight get SHUTDOWN_GRACE seconds to finish (the server
+  // waits for them), then are aborted, which leaves nothing, like any failed upload.
+  const inflight = new Set<AbortController>()
+  let abortTimer: NodeJS.Timeout | undefined
+  fastify.addHook('preClose', async () => {
+    abortTimer = setTimeout(() => {
+      for (const upload of inflight) upload.abort(new HttpError(503, 'LG_SHUTTING_DOWN', 'The gateway is shutting down: upload again'))
+    }, fastify.config.shutdownGrace * 1000)
+  })
+  fastify.addHook('onClose', async () => { clearTimeout(abortTimer) })
+
   /** Streams one file to the store; on any failure nothing of it remains. */
   async function store (request: FastifyRequest, key: string, incoming: Incoming, meter: UploadMeter): Promise<Stored> {
     // The store may attach its listeners only after an await; until then an error must
@@ -52,16 +63,19 @@ const uploadRoute: FastifyPluginAsyncTypebox = async (fastify) => {
     const cancel = new AbortController()
     const onClose = (): void => { if (!request.raw.complete) cancel.abort(badRequest('LG_UPLOAD_ABORTED', 'The client closed the connection mid-upload')) }
     request.raw.once('close', onClose)
+    inflight.add(cancel)
     try {
       await objectStore.put(key, meter, { contentType: incoming.contentType, signal: cancel.signal })
     } finally {
       request.raw.off('close', onClose)
+      inflight.delete(cancel)
     }
     return { filename: incoming.filename, contentType: incoming.contentType, size: meter.bytes, sha256: meter.sha256() }
   }
 
   fastify.post('/v1/files', {
     onRequest: [fastify.authenticate],
+    config: { rateLimit: fastify.rateLimits.upload },
     schema: {
       summary: 'Upload a file (multipart part "file", or the raw body)',
       querystring: UploadQuerySchema,

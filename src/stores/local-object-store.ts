@@ -44,7 +44,8 @@ export class LocalObjectStore implements ObjectStore {
       await rename(tmp, final)
     } catch (err) {
       await unlink(tmp).catch(() => {})
-      throw err
+      // The reason the caller aborted with, rather than pipeline's generic AbortError.
+      throw signal?.aborted === true ? signal.reason : err
     }
   }
 

@@ -117,13 +117,19 @@ function fields (record: object): Record<string, string> {
   return out
 }
 
-/** Connection trouble becomes a 503; a Redis reply error is a bug and stays a 500. */
+/** ioredis's ways of saying Redis cannot be reached now (as opposed to a reply error, a bug). */
+export function isRedisUnavailable (err: unknown): boolean {
+  if (!(err instanceof Error) || err.name === 'ReplyError') return false
+  return err.name === 'MaxRetriesPerRequestError' ||
+    /Stream isn't writeable|Connection is closed|Command timed out|ECONNREFUSED|ETIMEDOUT|ECONNRESET|EHOSTUNREACH/.test(err.message)
+}
+
+/** Connection trouble becomes a 503; anything else (a reply error is a bug) stays as it is. */
 async function guard<T> (work: Promise<T>): Promise<T> {
   try {
     return await work
   } catch (err) {
-    if (err instanceof Error && err.name === 'ReplyError') throw err
-    throw unavailable('link store', err)
+    throw isRedisUnavailable(err) ? unavailable('link store', err) : err
   }
 }
 
