@@ -47,6 +47,10 @@ export interface Config {
   metricsToken: string | null
   /** Seconds in-flight requests get to finish on SIGTERM before they are aborted. */
   shutdownGrace: number
+  /** The longest retention (seconds) an upload may ask for; null: no limit. */
+  fileMaxRetention: number | null
+  /** Seconds between two runs of the retention sweeper. */
+  sweepInterval: number
 }
 
 export class ConfigError extends Error {}
@@ -83,7 +87,9 @@ const schema = {
     API_RATE_LIMIT: { type: 'integer', minimum: 1, maximum: 1_000_000_000, default: 300 },
     RATE_LIMIT_FAIL_OPEN: { type: 'boolean', default: false },
     METRICS_TOKEN: { type: 'string', minLength: 16 },
-    SHUTDOWN_GRACE: { type: 'integer', minimum: 0, maximum: 3600, default: 25 }
+    SHUTDOWN_GRACE: { type: 'integer', minimum: 0, maximum: 3600, default: 25 },
+    FILE_MAX_RETENTION: { ...SECONDS },
+    SWEEP_INTERVAL: { type: 'integer', minimum: 1, maximum: 86_400, default: 60 }
   }
 } as const
 
@@ -179,6 +185,8 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
       failOpen: v.RATE_LIMIT_FAIL_OPEN as boolean
     },
     metricsToken: str('METRICS_TOKEN') ?? null,
-    shutdownGrace: num('SHUTDOWN_GRACE')
+    shutdownGrace: num('SHUTDOWN_GRACE'),
+    fileMaxRetention: (v.FILE_MAX_RETENTION as number | undefined) ?? null,
+    sweepInterval: num('SWEEP_INTERVAL')
   }
 }

@@ -39,6 +39,8 @@ export async function testConfig (t: Teardown, deps: TestDeps, overrides: Partia
     limits: { redeemPerMinute: 100_000, redeemMisses: 100_000, uploadPerMinute: 100_000, apiPerMinute: 100_000, failOpen: false },
     metricsToken: null,
     shutdownGrace: 25,
+    fileMaxRetention: null,
+    sweepInterval: 60,
     ...overrides
   }
 }
