@@ -8,7 +8,10 @@ import { pino } from 'pino'
 import { auditEvent, type AuditEvent, type AuditEventName, type AuditFields } from '../src/audit.js'
 import { LINK_HISTORY_GRACE_MS, type LinkRecord } from '../src/stores/link-store.js'
 
-export type Audit = (request: FastifyRequest, event: AuditEventName, fields?: AuditFields, link?: LinkRecord | null) => void
+/** `request` null: the gateway acting on its own (the retention sweeper). */
+export type Audit = (request: FastifyRequest | null, event: AuditEventName, fields?: AuditFields, link?: LinkRecord | null) => void
+
+const SYSTEM = { reqId: 'system', ip: '', userAgent: undefined, sub: null }
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -35,18 +38,16 @@ export default fp(async function auditPlugin (fastify) {
   const events = new EventEmitter<{ event: [AuditEvent] }>()
 
   const audit: Audit = (request, name, fields = {}, link = null) => {
-    const event = auditEvent(name, {
-      reqId: request.id,
-      ip: request.ip,
-      userAgent: request.headers['user-agent'],
-      sub: subjectOf(request)
-    }, { fileId: link?.fileId, linkId: link?.id, ...fields })
+    const context = request === null
+      ? SYSTEM
+      : { reqId: request.id, ip: request.ip, userAgent: request.headers['user-agent'], sub: subjectOf(request) }
+    const event = auditEvent(name, context, { fileId: link?.fileId, linkId: link?.id, ...fields })
     destination.write(line(event))
     events.emit('event', event)
     if (link !== null) {
       // Best effort: the history must never fail or slow the request it describes.
       fastify.linkStore.appendEvent(link.id, event, link.expiresAt + LINK_HISTORY_GRACE_MS)
-        .catch((err: Error) => { request.log.warn({ err: { message: err.message } }, 'audit history write failed') })
+        .catch((err: Error) => { (request?.log ?? fastify.log).warn({ err: { message: err.message } }, 'audit history write failed') })
     }
   }
 

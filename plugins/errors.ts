@@ -4,7 +4,7 @@
 import type { FastifyError } from 'fastify'
 import fp from 'fastify-plugin'
 import { redactUrl } from '../src/logger.js'
-import { HttpError } from '../src/errors.js'
+import { HttpError, badRequest } from '../src/errors.js'
 import { sendError } from '../src/problem.js'
 import { isRedisUnavailable } from '../src/stores/redis-link-store.js'
 
@@ -28,6 +28,17 @@ export default fp(async function errorsPlugin (fastify) {
     }
     request.log.info({ code: error.code, status }, error.message)
     return sendError(request, reply, status, error.code ?? 'LG_BAD_REQUEST', error.message)
+  })
+
+  // Ajv coerces a query value like "1e400" to Infinity and then skips its range checks
+  // (a coerced non-finite number is not re-checked): refuse such numbers everywhere.
+  fastify.addHook('preHandler', async (request) => {
+    for (const [part, value] of [['querystring', request.query], ['params', request.params], ['body', request.body]] as const) {
+      if (value === null || typeof value !== 'object') continue
+      for (const [name, field] of Object.entries(value)) {
+        if (typeof field === 'number' && !Number.isFinite(field)) throw badRequest('LG_BAD_REQUEST', `${part}/${name} must be a finite number`)
+      }
+    }
   })
 
   fastify.setNotFoundHandler(function onNotFound (request, reply) {

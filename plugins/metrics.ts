@@ -8,6 +8,7 @@ import { Type } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { Cluster, type Redis } from 'ioredis'
 import diagnosticsChannel from 'node:diagnostics_channel'
 import { performance } from 'node:perf_hooks'
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client'
@@ -129,6 +130,21 @@ interface RedisCommandContext {
   serverPort: number | undefined
 }
 
+type CommandFilter = (ctx: RedisCommandContext) => boolean
+
+/** Commands to this client's server (for sentinels: as its options name it, like the channel does) and database. */
+function ofServer (redis: Redis): CommandFilter {
+  const { host, port, path, db } = redis.options
+  const socket = path !== undefined && path !== ''
+  const address = socket ? path : (host ?? 'localhost')
+  return (ctx) => ctx.serverAddress === address && (socket || ctx.serverPort === (port ?? 6379)) && ctx.database === (db ?? 0)
+}
+
+/** Commands to any node the cluster client is connected to now (nodes come and go with failovers). */
+function ofCluster (cluster: Cluster): CommandFilter {
+  return (ctx) => cluster.nodes('all').some((node) => node.options.host === ctx.serverAddress && node.options.port === ctx.serverPort)
+}
+
 /** Equal-length digests, so the comparison is constant-time whatever the lengths. */
 function tokenMatcher (expected: string): (presented: string) => boolean {
   const key = randomBytes(32)
@@ -173,15 +189,13 @@ export default fp(async function metricsPlugin (fastify) {
   })
 
   // ioredis 6 publishes every command on a process-wide TracingChannel whose messages do
-  // not name the client; keeping those for this app's server and database is as close as
-  // it gets (another client of the same server and database in this process is counted too).
+  // not name the client; keeping those for this app's server and database (for a Cluster,
+  // its current nodes) is as close as it gets (another client of the same servers in this
+  // process is counted too).
   const redis = fastify.hasDecorator('redis') ? fastify.redis : null
   if (redis !== null) {
-    const { host, port, path, db } = redis.options
-    const address = path !== undefined && path !== '' ? path : (host ?? 'localhost')
     const started = new WeakMap<object, number>()
-    const ours = (ctx: RedisCommandContext): boolean =>
-      ctx.serverAddress === address && (path !== undefined && path !== '' ? true : ctx.serverPort === (port ?? 6379)) && ctx.database === (db ?? 0)
+    const ours = redis instanceof Cluster ? ofCluster(redis) : ofServer(redis)
     const noop = (): void => {}
     const subscribers: diagnosticsChannel.TracingChannelSubscribers<RedisCommandContext> = {
       start (ctx) {

@@ -41,7 +41,8 @@ export default fp<ObjectStorePluginOptions>(async function objectStorePlugin (fa
     responseChecksumValidation: s3.checksums,
     maxAttempts: 3,
     // Bounded: an unreachable or stalled store fails the request instead of hanging it.
-    requestHandler: { connectionTimeout: 3000, requestTimeout: 30_000 }
+    // requestTimeout is socket idleness; without throwOnRequestTimeout it only warns.
+    requestHandler: { connectionTimeout: 3000, requestTimeout: 10_000, throwOnRequestTimeout: true }
   })
   const store = new S3ObjectStore({ client, bucket: s3.bucket, maxObjectBytes: maxUploadBytes })
   fastify.decorate('objectStore', store)

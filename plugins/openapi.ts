@@ -56,6 +56,17 @@ interface Operation {
  * whose schema admits null may be left out.
  */
 function finish (document: { paths?: Record<string, Record<string, Operation>>, components?: { schemas?: Record<string, unknown> } }): void {
+  // The upload route parses no body (it streams it), so its schema cannot say what it takes.
+  const upload = document.paths?.['/v1/files']?.post
+  if (upload !== undefined) {
+    upload.requestBody = {
+      required: true,
+      content: {
+        'multipart/form-data': { schema: { type: 'object', required: ['file'], properties: { file: { type: 'string', format: 'binary' } } } },
+        '*/*': { schema: { type: 'string', format: 'binary', description: 'Any other content type: the file itself, of any length (name from ?filename=)' } }
+      }
+    } as unknown as Operation['requestBody']
+  }
   const { $id: _id, ...problem } = ProblemSchema as unknown as Record<string, unknown>
   const problemKey = canonical(problem)
   let usesProblem = false

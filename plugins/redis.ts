@@ -1,12 +1,62 @@
 // The one ioredis client of the app (links now; rate limits and audit history share it),
-// or null in the embedded mode. Timeouts are bounded and the offline queue is off, so
-// a Redis outage turns into fast 503s instead of requests piling up.
+// or null in the embedded mode: a Redis (REDIS_URL), a Redis whose master the sentinels
+// name (REDIS_SENTINELS), or a Cluster (REDIS_CLUSTER_NODES). Timeouts are bounded and the
+// offline queue is off, so a Redis outage turns into fast 503s instead of requests piling up.
 import fp from 'fastify-plugin'
-import { Redis } from 'ioredis'
+import { Cluster, Redis, type RedisOptions } from 'ioredis'
+import { setTimeout as delay } from 'node:timers/promises'
+import { redisUrlSettings, type RedisConfig } from '../src/config.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    redis: Redis | null
+    redis: Redis | Cluster | null
+  }
+}
+
+// The longest the start waits for Redis; past it, the client keeps connecting in the background.
+const START_WAIT_MS = 5000
+
+// Keep trying in the background, so the gateway recovers when Redis is back.
+const retry = (attempt: number): number => Math.min(attempt * 200, 2000)
+
+/** What every connection to a data node gets, whatever the topology. */
+const BOUNDED = {
+  connectTimeout: 2000,
+  commandTimeout: 1000,
+  maxRetriesPerRequest: 1,
+  // A master demoted by a failover answers READONLY: reconnect (to the new master, with sentinels).
+  reconnectOnError: (err: Error) => err.message.startsWith('READONLY')
+} satisfies RedisOptions
+
+export function createRedisClient (config: RedisConfig): Redis | Cluster {
+  const client = { keyPrefix: config.keyPrefix, lazyConnect: true, enableOfflineQueue: false, enableAutoPipelining: true }
+  switch (config.topology) {
+    case 'single':
+      return new Redis(config.url, { ...BOUNDED, ...client, retryStrategy: retry })
+    case 'sentinel': {
+      const { tls, ...auth } = config.url === null ? { tls: false } : redisUrlSettings(config.url)
+      return new Redis({
+        ...BOUNDED,
+        ...client,
+        ...auth,
+        sentinels: config.sentinels,
+        name: config.name,
+        retryStrategy: retry,
+        sentinelRetryStrategy: retry,
+        // rediss: TLS to the sentinels and to the master they name.
+        ...(tls ? { tls: {}, sentinelTLS: {}, enableTLSForSentinelMode: true } : {})
+      })
+    }
+    case 'cluster': {
+      const { tls, db: _db, ...auth } = config.url === null ? { tls: false, db: 0 } : redisUrlSettings(config.url)
+      return new Cluster(config.nodes, {
+        ...client,
+        clusterRetryStrategy: retry,
+        redisOptions: { ...BOUNDED, ...auth, ...(tls ? { tls: {} } : {}) },
+        // With TLS, connect by name so that certificates are checked against it (managed clusters).
+        ...(tls ? { dnsLookup: (address: string, callback: (err: null, address: string) => void) => { callback(null, address) } } : {})
+      })
+    }
   }
 }
 
@@ -16,21 +66,19 @@ export default fp(async function redisPlugin (fastify) {
     fastify.decorate('redis', null)
     return
   }
-  const client = new Redis(config.url, {
-    keyPrefix: config.keyPrefix,
-    lazyConnect: true,
-    connectTimeout: 2000,
-    commandTimeout: 1000,
-    maxRetriesPerRequest: 1,
-    enableOfflineQueue: false,
-    enableAutoPipelining: true,
-    // Keep trying in the background, so the gateway recovers when Redis is back.
-    retryStrategy: (attempt) => Math.min(attempt * 200, 2000)
-  })
-  client.on('error', (err) => fastify.log.warn({ err: { message: err.message } }, 'redis connection error'))
+  const client = createRedisClient(config)
+  client.on('error', (err: Error) => fastify.log.warn({ err: { message: err.message } }, 'redis connection error'))
   // Starting while Redis is down is allowed: the gateway reports not ready until it connects.
-  await client.connect().catch((err: Error) => fastify.log.error({ err: { message: err.message } }, 'redis is unreachable at start'))
-  fastify.decorate('redis', client)
+  // The wait is bounded: with sentinels, connect() only settles once a sentinel answers.
+  const connected = client.connect()
+  const deadline = new AbortController()
+  await Promise.race([
+    connected,
+    delay(START_WAIT_MS, undefined, { signal: deadline.signal }).then(() => { throw new Error(`no answer within ${START_WAIT_MS} ms`) })
+  ]).catch((err: Error) => fastify.log.error({ err: { message: err.message } }, 'redis is unreachable at start'))
+  deadline.abort()
+  connected.catch(() => {})
+  fastify.decorate<Redis | Cluster | null>('redis', client)
   fastify.addHook('onClose', async () => {
     await client.quit().catch(() => client.disconnect())
   })

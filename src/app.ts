@@ -11,6 +11,7 @@ import rateLimitPlugin from '../plugins/rate-limit.js'
 import objectStorePlugin, { type ObjectStorePluginOptions } from '../plugins/object-store.js'
 import openapiPlugin from '../plugins/openapi.js'
 import redisPlugin from '../plugins/redis.js'
+import sweeperPlugin from '../plugins/sweeper.js'
 import type { Config } from './config.js'
 import { sendError } from './problem.js'
 import filesRoutes from './routes/files.js'
@@ -38,9 +39,11 @@ function trustHops (hops: number): (address: string, hop: number) => boolean {
 export async function buildApp (config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? false,
-    // Uploads may legitimately take long; a stalled client is caught by the socket timeout.
+    // Uploads may legitimately take long: no limit on a request's total time, but a
+    // connection silent for IDLE_TIMEOUT (a stalled client, or a stalled multipart parser,
+    // see routes/upload.ts) is closed.
     requestTimeout: 0,
-    connectionTimeout: 0,
+    connectionTimeout: config.idleTimeout * 1000,
     keepAliveTimeout: 72_000,
     // A hop count trusts that many proxies in front (proxy-addr's semantics).
     trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
@@ -62,6 +65,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(metricsPlugin)
   await app.register(authPlugin)
   await app.register(rateLimitPlugin)
+  await app.register(sweeperPlugin)
 
   await app.register(openapiPlugin)
   await app.register(healthRoutes)

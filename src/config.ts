@@ -9,7 +9,7 @@ export interface Config {
   port: number
   publicUrl: string
   logLevel: string
-  redis: { url: string, keyPrefix: string } | null
+  redis: RedisConfig | null
   s3: {
     bucket: string
     endpoint: string | undefined
@@ -51,7 +51,21 @@ export interface Config {
   fileMaxRetention: number | null
   /** Seconds between two runs of the retention sweeper. */
   sweepInterval: number
+  /** Seconds a connection may be silent (no bytes either way) before it is closed. */
+  idleTimeout: number
 }
+
+export interface RedisNode { host: string, port: number }
+
+/**
+ * One Redis topology; every key is under keyPrefix. With sentinels or a cluster, `url`
+ * (REDIS_URL, optional) carries only the data nodes' credentials, database and TLS
+ * (`rediss:`): its host is not used.
+ */
+export type RedisConfig =
+  | { topology: 'single', url: string, keyPrefix: string }
+  | { topology: 'sentinel', sentinels: RedisNode[], name: string, url: string | null, keyPrefix: string }
+  | { topology: 'cluster', nodes: RedisNode[], url: string | null, keyPrefix: string }
 
 export class ConfigError extends Error {}
 
@@ -67,6 +81,9 @@ const schema = {
     LOG_LEVEL: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
     REDIS_URL: { type: 'string', pattern: '^rediss?://' },
     REDIS_KEY_PREFIX: { type: 'string', pattern: '^[A-Za-z0-9:_.-]{0,64}$', default: 'lg:' },
+    REDIS_SENTINELS: { type: 'string' },
+    REDIS_SENTINEL_NAME: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,128}$' },
+    REDIS_CLUSTER_NODES: { type: 'string' },
     S3_BUCKET: { type: 'string', pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$' },
     S3_ENDPOINT: { type: 'string', pattern: '^https?://' },
     S3_REGION: { type: 'string', pattern: '^[a-z0-9-]+$' },
@@ -89,7 +106,8 @@ const schema = {
     METRICS_TOKEN: { type: 'string', minLength: 16 },
     SHUTDOWN_GRACE: { type: 'integer', minimum: 0, maximum: 3600, default: 25 },
     FILE_MAX_RETENTION: { ...SECONDS },
-    SWEEP_INTERVAL: { type: 'integer', minimum: 1, maximum: 86_400, default: 60 }
+    SWEEP_INTERVAL: { type: 'integer', minimum: 1, maximum: 86_400, default: 60 },
+    IDLE_TIMEOUT: { type: 'integer', minimum: 1, maximum: 3600, default: 120 }
   }
 } as const
 
@@ -109,6 +127,67 @@ function parseTrustProxy (value: string | undefined): boolean | number | string[
   if (value === 'true') return true
   if (/^[0-9]+$/.test(value)) return Number(value)
   return value.split(',').map((s) => s.trim())
+}
+
+/** "host:port, [::1]:port" → nodes; throws a ConfigError naming the variable. */
+function parseNodes (name: string, value: string): RedisNode[] {
+  return value.split(',').map((entry) => {
+    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):([0-9]{1,5})$/.exec(entry.trim())
+    const port = Number(m?.[3])
+    if (m === null || port < 1 || port > 65535) {
+      throw new ConfigError(`${name} must be a comma list of host:port (got ${JSON.stringify(entry.trim())})`)
+    }
+    return { host: (m[1] ?? m[2]) as string, port }
+  })
+}
+
+export interface RedisUrlSettings { username?: string, password?: string, db: number, tls: boolean }
+
+/**
+ * What REDIS_URL gives the data nodes of a sentinel or cluster topology: user, password,
+ * database (the path) and TLS (`rediss:`); the host is not used but must be there
+ * (`rediss://:secret@redis/0`). Throws a ConfigError naming REDIS_URL.
+ */
+export function redisUrlSettings (url: string): RedisUrlSettings {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new ConfigError('REDIS_URL is not a valid URL (write a host even where it is not used, e.g. rediss://:secret@redis/0)')
+  }
+  const db = /^\/?([0-9]*)$/.exec(parsed.pathname)?.[1]
+  if (db === undefined) throw new ConfigError('REDIS_URL must name its database as a number (redis://host/2)')
+  return {
+    ...(parsed.username !== '' ? { username: decodeURIComponent(parsed.username) } : {}),
+    ...(parsed.password !== '' ? { password: decodeURIComponent(parsed.password) } : {}),
+    db: Number(db),
+    tls: parsed.protocol === 'rediss:'
+  }
+}
+
+/** REDIS_URL, REDIS_SENTINELS (+ REDIS_SENTINEL_NAME) or REDIS_CLUSTER_NODES: at most one topology. */
+function redisConfig (str: (name: string) => string | undefined): RedisConfig | null {
+  const url = str('REDIS_URL') ?? null
+  const keyPrefix = str('REDIS_KEY_PREFIX') ?? ''
+  const sentinels = str('REDIS_SENTINELS')
+  const name = str('REDIS_SENTINEL_NAME')
+  const cluster = str('REDIS_CLUSTER_NODES')
+  if (sentinels !== undefined && cluster !== undefined) {
+    throw new ConfigError('REDIS_SENTINELS and REDIS_CLUSTER_NODES are exclusive: choose one Redis topology')
+  }
+  if (name !== undefined && sentinels === undefined) throw new ConfigError('REDIS_SENTINEL_NAME is set, but REDIS_SENTINELS is not')
+  if (sentinels !== undefined) {
+    if (name === undefined) throw new ConfigError('REDIS_SENTINEL_NAME is required with REDIS_SENTINELS (the master\'s name in the sentinels\' configuration)')
+    if (url !== null) redisUrlSettings(url)
+    return { topology: 'sentinel', sentinels: parseNodes('REDIS_SENTINELS', sentinels), name, url, keyPrefix }
+  }
+  if (cluster !== undefined) {
+    if (url !== null && redisUrlSettings(url).db !== 0) {
+      throw new ConfigError('REDIS_URL must not name a database with REDIS_CLUSTER_NODES (a Redis Cluster has database 0 only)')
+    }
+    return { topology: 'cluster', nodes: parseNodes('REDIS_CLUSTER_NODES', cluster), url, keyPrefix }
+  }
+  return url === null ? null : { topology: 'single', url, keyPrefix }
 }
 
 const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: false, strict: false })
@@ -132,7 +211,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   const num = (name: string): number => v[name] as number
 
   const port = num('PORT')
-  const redis = str('REDIS_URL') !== undefined ? { url: str('REDIS_URL') as string, keyPrefix: str('REDIS_KEY_PREFIX') ?? '' } : null
+  const redis = redisConfig(str)
   const endpoint = str('S3_ENDPOINT')
   const s3 = str('S3_BUCKET') !== undefined
     ? {
@@ -149,7 +228,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   const jwtSecretGenerated = jwtSecret === undefined
   if (jwtSecret === undefined) {
     if (redis !== null || s3 !== null) {
-      throw new ConfigError('JWT_SECRET is required when REDIS_URL or S3_BUCKET is set (at least 32 bytes, e.g. openssl rand -base64 48)')
+      throw new ConfigError('JWT_SECRET is required when Redis (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES) or S3_BUCKET is set (at least 32 bytes, e.g. openssl rand -base64 48)')
     }
     jwtSecret = randomBytes(32).toString('base64url')
   }
@@ -187,6 +266,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     metricsToken: str('METRICS_TOKEN') ?? null,
     shutdownGrace: num('SHUTDOWN_GRACE'),
     fileMaxRetention: (v.FILE_MAX_RETENTION as number | undefined) ?? null,
-    sweepInterval: num('SWEEP_INTERVAL')
+    sweepInterval: num('SWEEP_INTERVAL'),
+    idleTimeout: num('IDLE_TIMEOUT')
   }
 }

@@ -39,7 +39,8 @@ export const FileSchema = Type.Object({
   size: Type.Integer(),
   contentType: Type.String(),
   sha256: Type.String(),
-  createdAt: Type.String({ format: 'date-time' })
+  createdAt: Type.String({ format: 'date-time' }),
+  expiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When the file is deleted by its retention; null: kept until deleted' })
 })
 
 const LinkFields = {

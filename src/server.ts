@@ -20,7 +20,7 @@ function banner (config: Config, token: string | null): string {
   const auth = '-H "Authorization: Bearer $TOKEN"'
   const lines = [
     `Linkgate starting on ${base}`,
-    `  link store: ${config.redis === null ? 'memory (embedded)' : 'redis'}; object store: ${config.s3 === null ? `local disk at ${config.dataDir} (embedded)` : `s3 bucket ${config.s3.bucket}`}`,
+    `  link store: ${config.redis === null ? 'memory (embedded)' : `redis (${config.redis.topology})`}; object store: ${config.s3 === null ? `local disk at ${config.dataDir} (embedded)` : `s3 bucket ${config.s3.bucket}`}`,
     ''
   ]
   if (token === null) {

@@ -10,7 +10,7 @@ import { linkStatus, type LinkStatus, type FileRecord, type LinkRecord, type Lin
 
 const iso = (ms: number): string => new Date(ms).toISOString()
 
-export type FileView = Omit<FileRecord, 'owner' | 'key' | 'createdAt'> & { createdAt: string }
+export type FileView = Omit<FileRecord, 'owner' | 'key' | 'createdAt' | 'expiresAt'> & { createdAt: string, expiresAt: string | null }
 
 export interface LinkView {
   id: string
@@ -27,8 +27,8 @@ export interface LinkView {
 }
 
 export function fileView (file: FileRecord): FileView {
-  const { id, filename, size, contentType, sha256, createdAt } = file
-  return { id, filename, size, contentType, sha256, createdAt: iso(createdAt) }
+  const { id, filename, size, contentType, sha256, createdAt, expiresAt } = file
+  return { id, filename, size, contentType, sha256, createdAt: iso(createdAt), expiresAt: expiresAt === null ? null : iso(expiresAt) }
 }
 
 export function linkView (link: LinkRecord, now = Date.now()): LinkView {

@@ -227,7 +227,7 @@ t.test('file.uploaded, file.upload_failed and file.deleted', async (t) => {
   const badShare = await upload(alice, 'seven b', `&share=true&ttl=${config.linkMaxTtl + 1}`)
   t.equal(badShare.res.statusCode, 400, badShare.res.body)
   const badShareId = badShare.events[0]?.fileId ?? 'an id'
-  expectEvents(t, badShare, [{ ...base, event: 'file.upload_failed', outcome: 'failure', sub: 'alice', fileId: badShareId, bytes: 7, reason: badShare.res.json().code }], 'upload with a bad ttl')
+  expectEvents(t, badShare, [{ ...base, event: 'file.upload_failed', outcome: 'failure', sub: 'alice', fileId: badShareId, bytes: 0, reason: badShare.res.json().code }], 'upload with a bad ttl: refused before a byte is read')
   t.match(badShareId, ID)
   t.equal((await send({ url: `/v1/files/${badShareId}`, headers: { authorization: alice } })).res.statusCode, 404, 'the failed upload left no file')
 

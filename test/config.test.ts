@@ -1,5 +1,5 @@
 import t from 'tap'
-import { ConfigError, loadConfig, parseSize } from '../src/config.js'
+import { ConfigError, loadConfig, parseSize, redisUrlSettings } from '../src/config.js'
 
 const SECRET = 'a-test-jwt-secret-of-at-least-32-bytes!'
 const GiB = 1024 ** 3
@@ -143,8 +143,49 @@ t.test('S3 settings', async (t) => {
 
 t.test('Redis settings', async (t) => {
   const config = loadConfig({ REDIS_URL: 'redis://localhost:6379/0', JWT_SECRET: SECRET })
-  t.same(config.redis, { url: 'redis://localhost:6379/0', keyPrefix: 'lg:' })
-  t.same(loadConfig({ REDIS_URL: 'rediss://r.example.com', REDIS_KEY_PREFIX: 'app:v1:', JWT_SECRET: SECRET }).redis, { url: 'rediss://r.example.com', keyPrefix: 'app:v1:' })
+  t.same(config.redis, { topology: 'single', url: 'redis://localhost:6379/0', keyPrefix: 'lg:' })
+  t.same(loadConfig({ REDIS_URL: 'rediss://r.example.com', REDIS_KEY_PREFIX: 'app:v1:', JWT_SECRET: SECRET }).redis, { topology: 'single', url: 'rediss://r.example.com', keyPrefix: 'app:v1:' })
+})
+
+t.test('Redis topologies: sentinels and cluster nodes', async (t) => {
+  t.same(loadConfig({ REDIS_SENTINELS: 's1:26379, 10.0.0.2:26380,[::1]:26381', REDIS_SENTINEL_NAME: 'mymaster', JWT_SECRET: SECRET }).redis, {
+    topology: 'sentinel',
+    sentinels: [{ host: 's1', port: 26379 }, { host: '10.0.0.2', port: 26380 }, { host: '::1', port: 26381 }],
+    name: 'mymaster',
+    url: null,
+    keyPrefix: 'lg:'
+  })
+  t.match(loadConfig({ REDIS_SENTINELS: 's1:26379', REDIS_SENTINEL_NAME: 'm', REDIS_URL: 'rediss://:secret@redis/2', JWT_SECRET: SECRET }).redis, { topology: 'sentinel', url: 'rediss://:secret@redis/2' })
+  t.same(loadConfig({ REDIS_CLUSTER_NODES: 'n1:7000,n2:7001', REDIS_KEY_PREFIX: 'app:', JWT_SECRET: SECRET }).redis, {
+    topology: 'cluster', nodes: [{ host: 'n1', port: 7000 }, { host: 'n2', port: 7001 }], url: null, keyPrefix: 'app:'
+  })
+  t.match(loadConfig({ REDIS_CLUSTER_NODES: 'n1:7000', REDIS_URL: 'rediss://u:p@cluster/0', JWT_SECRET: SECRET }).redis, { topology: 'cluster', url: 'rediss://u:p@cluster/0' })
+})
+
+t.test('REDIS_URL settings for the data nodes of sentinels and clusters', async (t) => {
+  t.same(redisUrlSettings('rediss://:p%40ss@redis/2'), { password: 'p@ss', db: 2, tls: true })
+  t.same(redisUrlSettings('redis://app:pw@x'), { username: 'app', password: 'pw', db: 0, tls: false })
+})
+
+t.test('a bad Redis topology throws a ConfigError naming the variable', async (t) => {
+  const cases: Array<[string, NodeJS.ProcessEnv]> = [
+    ['REDIS_SENTINELS', { REDIS_SENTINELS: 's1:26379', REDIS_SENTINEL_NAME: 'm', REDIS_CLUSTER_NODES: 'n1:7000' }],
+    ['REDIS_SENTINEL_NAME', { REDIS_SENTINELS: 's1:26379', JWT_SECRET: SECRET }],
+    ['REDIS_SENTINEL_NAME', { REDIS_SENTINEL_NAME: 'm', JWT_SECRET: SECRET }],
+    ['REDIS_SENTINEL_NAME', { REDIS_SENTINEL_NAME: 'm', REDIS_CLUSTER_NODES: 'n1:7000', JWT_SECRET: SECRET }],
+    ['REDIS_SENTINEL_NAME', { REDIS_SENTINELS: 's1:26379', REDIS_SENTINEL_NAME: 'has space', JWT_SECRET: SECRET }],
+    ['REDIS_SENTINELS', { REDIS_SENTINELS: 's1', REDIS_SENTINEL_NAME: 'm', JWT_SECRET: SECRET }],
+    ['REDIS_SENTINELS', { REDIS_SENTINELS: 's1:26379,', REDIS_SENTINEL_NAME: 'm', JWT_SECRET: SECRET }],
+    ['REDIS_CLUSTER_NODES', { REDIS_CLUSTER_NODES: 'n1:70000', JWT_SECRET: SECRET }],
+    ['REDIS_CLUSTER_NODES', { REDIS_CLUSTER_NODES: 'redis://n1:7000', JWT_SECRET: SECRET }],
+    ['REDIS_URL', { REDIS_CLUSTER_NODES: 'n1:7000', REDIS_URL: 'redis://x/3', JWT_SECRET: SECRET }],
+    ['REDIS_URL', { REDIS_CLUSTER_NODES: 'n1:7000', REDIS_URL: 'redis://:secret@/0', JWT_SECRET: SECRET }],
+    ['REDIS_URL', { REDIS_SENTINELS: 's1:26379', REDIS_SENTINEL_NAME: 'm', REDIS_URL: 'redis://x/db', JWT_SECRET: SECRET }]
+  ]
+  for (const [name, env] of cases) {
+    const err = configError(env)
+    t.ok(err.message.startsWith(name + ' '), `${JSON.stringify(env)} → ${err.message}`)
+  }
 })
 
 t.test('each bad value throws a ConfigError that starts with the variable name', async (t) => {
@@ -185,7 +226,10 @@ t.test('LINK_DEFAULT_TTL may equal LINK_MAX_TTL', async (t) => {
 })
 
 t.test('JWT_SECRET is required once Redis or S3 is configured', async (t) => {
-  for (const env of [{ REDIS_URL: 'redis://localhost:6379' }, { S3_BUCKET: 'my-bucket' }, { REDIS_URL: 'redis://x', S3_BUCKET: 'my-bucket', JWT_SECRET: ' ' }]) {
+  for (const env of [
+    { REDIS_URL: 'redis://localhost:6379' }, { S3_BUCKET: 'my-bucket' }, { REDIS_URL: 'redis://x', S3_BUCKET: 'my-bucket', JWT_SECRET: ' ' },
+    { REDIS_SENTINELS: 's1:26379', REDIS_SENTINEL_NAME: 'mymaster' }, { REDIS_CLUSTER_NODES: 'n1:7000,n2:7000' }
+  ]) {
     const err = configError(env)
     t.ok(err.message.startsWith('JWT_SECRET '), err.message)
   }

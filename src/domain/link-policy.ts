@@ -24,11 +24,17 @@ export interface LinkTerms {
   disposition: Disposition
 }
 
-export async function linkTerms (options: LinkOptions, limits: LinkLimits, contentType: string, now: number): Promise<LinkTerms> {
-  const ttl = options.ttl ?? limits.defaultTtl
-  if (ttl > limits.maxTtl) {
+/** Throws the 400 for a ttl over LINK_MAX_TTL; returns the ttl to use. */
+export function checkTtl (ttl: number | undefined, limits: Pick<LinkLimits, 'defaultTtl' | 'maxTtl'>): number {
+  const effective = ttl ?? limits.defaultTtl
+  if (effective > limits.maxTtl) {
     throw badRequest('LG_TTL_TOO_LONG', `ttl must be at most ${limits.maxTtl} seconds (LINK_MAX_TTL)`)
   }
+  return effective
+}
+
+export async function linkTerms (options: LinkOptions, limits: LinkLimits, contentType: string, now: number): Promise<LinkTerms> {
+  const ttl = checkTtl(options.ttl, limits)
   return {
     expiresAt: now + ttl * 1000,
     maxDownloads: options.maxDownloads ?? null,

@@ -2,6 +2,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { setTimeout as delay } from 'node:timers/promises'
 import { sendProblem } from '../problem.js'
+import { ProblemSchema } from '../schemas.js'
 
 const CHECK_TIMEOUT_MS = 2000
 // Readiness is cached briefly, so that /readyz cannot be used to hammer Redis and S3.
@@ -34,7 +35,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/readyz', {
     schema: {
       summary: 'The link store and the object store answer',
-      response: { 200: Type.Object({ status: Type.Literal('ready'), checks: Type.Record(Type.String(), Type.String()) }) }
+      response: { 200: Type.Object({ status: Type.Literal('ready'), checks: Type.Record(Type.String(), Type.String()) }), 503: ProblemSchema }
     }
   }, async (_request, reply) => {
     const now = Date.now()

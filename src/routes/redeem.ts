@@ -128,7 +128,7 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       summary: 'Redeem a share link: 302 to a presigned download URL (browsers get a page for limited or password links)',
       params: TokenParamsSchema,
       headers: Type.Object({ 'x-link-password': Type.Optional(Type.String({ maxLength: 256 })) }),
-      response: { 200: Type.String({ description: 'HTML download page' }), 302: Type.Null(), ...redeemErrors }
+      response: { 200: { description: 'The download page (browsers, limited or password links)', content: { 'text/html': { schema: Type.String() } } }, 302: Type.Null(), ...redeemErrors }
     }
   }, async (request, reply) => {
     const tokenHash = hashToken(request.params.token)
@@ -152,8 +152,9 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       summary: 'Spend a download from the download page\'s form: 303 to a presigned download URL',
       params: TokenParamsSchema,
+      consumes: ['application/x-www-form-urlencoded'],
       body: FormSchema,
-      response: { 200: Type.String(), 303: Type.Null(), ...redeemErrors }
+      response: { 200: { description: 'The download page again, with the error (wrong password)', content: { 'text/html': { schema: Type.String() } } }, 303: Type.Null(), ...redeemErrors }
     }
   }, async (request, reply) => {
     const tokenHash = hashToken(request.params.token)

@@ -8,6 +8,7 @@ import { finished, type Readable } from 'node:stream'
 import { normaliseContentType } from '../domain/content-type.js'
 import { cleanFilename, decodeMultipartFilename } from '../domain/filename.js'
 import { newId } from '../domain/ids.js'
+import { checkTtl } from '../domain/link-policy.js'
 import { UploadMeter } from '../domain/upload-meter.js'
 import { HttpError, badRequest, tooLarge } from '../errors.js'
 import { createShareLink, fileView, shareDeps } from '../share.js'
@@ -18,6 +19,7 @@ import type { FileRecord } from '../stores/link-store.js'
 const UploadQuerySchema = Type.Object({
   filename: Type.Optional(Type.String({ maxLength: 1024, description: 'File name for a raw (non-multipart) upload' })),
   share: Type.Boolean({ default: false, description: 'Also mint a share link' }),
+  retention: Type.Optional(Type.Integer({ minimum: 1, maximum: 315_360_000, description: 'Seconds after which the file is deleted, with its links (at most FILE_MAX_RETENTION)' })),
   ttl: Type.Optional(Type.Integer({ minimum: 1, description: 'With share=true: seconds until the link expires' })),
   maxDownloads: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'With share=true: redirects the link grants' }))
 }, { additionalProperties: false })
@@ -26,7 +28,7 @@ interface Incoming { source: Readable, filename: string, contentType: string }
 interface Stored { filename: string, contentType: string, size: number, sha256: string }
 
 const uploadRoute: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { maxUploadBytes } = fastify.config
+  const { maxUploadBytes, linkDefaultTtl, linkMaxTtl, fileMaxRetention } = fastify.config
   const { linkStore, objectStore } = fastify
 
   // Every body but multipart is the file itself, streamed: no parser may buffer it.
@@ -89,7 +91,15 @@ const uploadRoute: FastifyPluginAsyncTypebox = async (fastify) => {
     const meter = new UploadMeter(maxUploadBytes)
     let stored: Stored | null = null
     try {
+      // Options are checked before a byte is read: a refusal must not cost an upload.
+      if (query.share) checkTtl(query.ttl, { defaultTtl: linkDefaultTtl, maxTtl: linkMaxTtl })
+      if (query.retention !== undefined && fileMaxRetention !== null && query.retention > fileMaxRetention) {
+        throw badRequest('LG_RETENTION_TOO_LONG', `retention must be at most ${fileMaxRetention} seconds (FILE_MAX_RETENTION)`)
+      }
       if (request.isMultipart()) {
+        // Known upstream issue: @fastify/multipart 10.1 stalls for good on a part it skips
+        // (a disposition other than form-data) of more than 16 KiB; IDLE_TIMEOUT reclaims
+        // such a connection.
         for await (const part of request.parts()) {
           if (part.type !== 'file') continue
           if (part.fieldname !== 'file' || stored !== null) {
@@ -97,7 +107,7 @@ const uploadRoute: FastifyPluginAsyncTypebox = async (fastify) => {
           }
           stored = await store(request, key, {
             source: part.file,
-            filename: cleanFilename(decodeMultipartFilename(part.filename)),
+            filename: cleanFilename(decodeMultipartFilename(part.filename ?? '')),
             contentType: normaliseContentType(part.mimetype)
           }, meter)
         }
@@ -118,7 +128,8 @@ const uploadRoute: FastifyPluginAsyncTypebox = async (fastify) => {
       throw error
     }
 
-    const file: FileRecord = { id, owner, key, ...stored, createdAt: Date.now() }
+    const createdAt = Date.now()
+    const file: FileRecord = { id, owner, key, ...stored, createdAt, expiresAt: query.retention === undefined ? null : createdAt + query.retention * 1000 }
     try {
       await linkStore.putFile(file)
       const link = query.share ? await createShareLink(shareDeps(fastify.config, linkStore), file, query) : undefined
@@ -146,7 +157,7 @@ function uploadError (err: unknown, limit: number): unknown {
   }
   const message = err instanceof Error ? err.message : ''
   if (code === 'ECONNRESET' || message === 'aborted') return badRequest('LG_UPLOAD_ABORTED', 'The client closed the connection mid-upload')
-  if (/Unexpected end of (form|multipart data)|Malformed part header|Boundary not found|terminated early/i.test(message)) {
+  if (/Unexpected end of (form|multipart data)|Malformed part header|Boundary not found|terminated early|needle cannot have a length/i.test(message)) {
     return badRequest('LG_BAD_MULTIPART', `Malformed multipart body: ${message}`)
   }
   return err

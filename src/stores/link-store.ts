@@ -13,6 +13,8 @@ export interface FileRecord {
   contentType: string
   sha256: string
   createdAt: number
+  /** When the retention sweeper deletes the file (ms); null: kept until deleted. */
+  expiresAt: number | null
 }
 
 export interface LinkRecord {
@@ -71,6 +73,12 @@ export interface LinkStore {
   listFiles (owner: string, page: PageQuery): Promise<Page<FileRecord>>
   /** Removes the record and every link to it; returns the removed record. */
   deleteFile (id: string): Promise<FileRecord | null>
+  /**
+   * Claims up to `limit` files whose retention ended by `now`, for `leaseMs`: no other
+   * caller gets them meanwhile; one whose claimer died is claimable again after the lease.
+   * A file leaves the claims when it is deleted.
+   */
+  claimExpiredFiles (now: number, leaseMs: number, limit: number): Promise<FileRecord[]>
 
   /** False when the file is gone (deleted meanwhile): no link then exists. */
   createLink (link: LinkRecord): Promise<boolean>

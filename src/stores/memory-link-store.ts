@@ -20,6 +20,8 @@ export class MemoryLinkStore implements LinkStore {
   readonly #links = new Map<string, LinkRecord>()
   /** token hash → link id */
   readonly #byToken = new Map<string, string>()
+  /** file id → when its claim by the sweeper lapses */
+  readonly #claims = new Map<string, number>()
   readonly #history = new Map<string, { events: AuditEvent[], keepUntil: number }>()
   readonly #sweeper: NodeJS.Timeout
 
@@ -68,10 +70,22 @@ export class MemoryLinkStore implements LinkStore {
     const file = this.#files.get(id)
     if (file === undefined) return null
     this.#files.delete(id)
+    this.#claims.delete(id)
     for (const link of this.#links.values()) {
       if (link.fileId === id) this.#dropLink(link)
     }
     return file
+  }
+
+  async claimExpiredFiles (now: number, leaseMs: number, limit: number): Promise<FileRecord[]> {
+    const claimed: FileRecord[] = []
+    for (const file of this.#files.values()) {
+      if (claimed.length >= limit) break
+      if (file.expiresAt === null || file.expiresAt > now || (this.#claims.get(file.id) ?? 0) > now) continue
+      this.#claims.set(file.id, now + leaseMs)
+      claimed.push({ ...file })
+    }
+    return claimed
   }
 
   async createLink (link: LinkRecord): Promise<boolean> {

@@ -8,7 +8,8 @@
 //   owner:<sub>:files      zset   file ids (lexicographic = time order), for listings
 //   owner:<sub>:links      zset   link ids
 //   events:<linkId>        stream the link's audit events, capped, expiring after the link
-import type { Redis } from 'ioredis'
+//   retention              zset   file ids by when they are due (or when a sweeper's claim lapses)
+import type { Cluster, Redis } from 'ioredis'
 import type { AuditEvent } from '../audit.js'
 import type { Access } from '../domain/access.js'
 import { unavailable } from '../errors.js'
@@ -53,11 +54,19 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSETNX', KEYS[1], 'revokedAt', ARGV[1])
 return 1`
 
+// Due files are claimed by pushing their score to the end of the lease: one caller gets
+// each, and a claimer that dies leaves it due again once the lease is over.
+const CLAIM = `
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], 'XX', ARGV[2], id) end
+return ids`
+
 interface Scripts {
   lgRedeem: (linkKey: string, interactive: string, checked: string) => Promise<string[]>
   lgAttach: (fileKey: string, linksKey: string, linkId: string, tokenHash: string) => Promise<number>
   lgDeleteFile: (fileKey: string, linksKey: string) => Promise<[string[], string[]] | null>
   lgRevoke: (linkKey: string, at: number) => Promise<number>
+  lgClaim: (retentionKey: string, now: number, until: number, limit: number) => Promise<string[]>
 }
 
 const fileKey = (id: string): string => `file:{${id}}`
@@ -67,6 +76,7 @@ const linkIdKey = (id: string): string => `lid:${id}`
 const ownerFilesKey = (owner: string): string => `owner:${owner}:files`
 const ownerLinksKey = (owner: string): string => `owner:${owner}:links`
 const eventsKey = (linkId: string): string => `events:${linkId}`
+const RETENTION_KEY = 'retention'
 
 function pairs (flat: string[]): Record<string, string> {
   const out: Record<string, string> = {}
@@ -83,7 +93,8 @@ function toFile (h: Record<string, string>): FileRecord {
     size: Number(h.size),
     contentType: h.contentType ?? '',
     sha256: h.sha256 ?? '',
-    createdAt: Number(h.createdAt)
+    createdAt: Number(h.createdAt),
+    expiresAt: h.expiresAt === undefined ? null : Number(h.expiresAt)
   }
 }
 
@@ -119,9 +130,11 @@ function fields (record: object): Record<string, string> {
 
 /** ioredis's ways of saying Redis cannot be reached now (as opposed to a reply error, a bug). */
 export function isRedisUnavailable (err: unknown): boolean {
-  if (!(err instanceof Error) || err.name === 'ReplyError') return false
-  return err.name === 'MaxRetriesPerRequestError' ||
-    /Stream isn't writeable|Connection is closed|Command timed out|ECONNREFUSED|ETIMEDOUT|ECONNRESET|EHOSTUNREACH/.test(err.message)
+  if (!(err instanceof Error)) return false
+  // Replies of a server that is failing over, loading, or a cluster missing a shard.
+  if (err.name === 'ReplyError') return /^(CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|READONLY) /.test(err.message)
+  return err.name === 'MaxRetriesPerRequestError' || err.name === 'ClusterAllFailedError' ||
+    /Stream isn't writeable|Connection is closed|Command timed out|Cluster isn't ready|None of startup nodes is available|Too many Cluster redirections|ECONNREFUSED|ETIMEDOUT|ECONNRESET|EHOSTUNREACH/.test(err.message)
 }
 
 /** Connection trouble becomes a 503; anything else (a reply error is a bug) stays as it is. */
@@ -134,19 +147,23 @@ async function guard<T> (work: Promise<T>): Promise<T> {
 }
 
 export class RedisLinkStore implements LinkStore {
-  readonly #redis: Redis & Scripts
+  readonly #redis: (Redis | Cluster) & Scripts
 
-  constructor (redis: Redis) {
+  constructor (redis: Redis | Cluster) {
     redis.defineCommand('lgRedeem', { numberOfKeys: 1, lua: REDEEM })
     redis.defineCommand('lgAttach', { numberOfKeys: 2, lua: ATTACH })
     redis.defineCommand('lgDeleteFile', { numberOfKeys: 2, lua: DELETE_FILE })
     redis.defineCommand('lgRevoke', { numberOfKeys: 1, lua: REVOKE })
-    this.#redis = redis as Redis & Scripts
+    redis.defineCommand('lgClaim', { numberOfKeys: 1, lua: CLAIM })
+    this.#redis = redis as (Redis | Cluster) & Scripts
   }
 
   async putFile (file: FileRecord): Promise<void> {
     await guard(this.#redis.hset(fileKey(file.id), fields(file)))
-    await guard(this.#redis.zadd(ownerFilesKey(file.owner), 0, file.id))
+    await guard(Promise.all([
+      this.#redis.zadd(ownerFilesKey(file.owner), 0, file.id),
+      ...(file.expiresAt === null ? [] : [this.#redis.zadd(RETENTION_KEY, file.expiresAt, file.id)])
+    ]))
   }
 
   async getFile (id: string): Promise<FileRecord | null> {
@@ -179,9 +196,19 @@ export class RedisLinkStore implements LinkStore {
     const links = pairs(removed[1])
     await guard(Promise.all([
       this.#redis.zrem(ownerFilesKey(file.owner), id),
+      this.#redis.zrem(RETENTION_KEY, id),
       ...Object.entries(links).map(async ([linkId, tokenHash]) => await this.#dropLink(file.owner, linkId, tokenHash))
     ]))
     return file
+  }
+
+  async claimExpiredFiles (now: number, leaseMs: number, limit: number): Promise<FileRecord[]> {
+    const ids = await guard(this.#redis.lgClaim(RETENTION_KEY, now, now + leaseMs, limit))
+    const files = await Promise.all(ids.map(async (id) => await this.getFile(id)))
+    // A claimed id without a record was deleted halfway: forget it.
+    const gone = ids.filter((_, i) => files[i] === null)
+    if (gone.length > 0) await guard(this.#redis.zrem(RETENTION_KEY, ...gone))
+    return files.filter((f): f is FileRecord => f !== null)
   }
 
   async #dropLink (owner: string, linkId: string, tokenHash: string): Promise<void> {

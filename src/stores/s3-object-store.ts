@@ -3,7 +3,7 @@
 // upload is about (queueSize + 1) × partSize whatever the file size.
 import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
+import { S3RequestPresigner, getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import type { Readable } from 'node:stream'
 import { contentDisposition } from '../domain/content-disposition.js'
 import { HttpError, badGateway, unavailable } from '../errors.js'
@@ -22,6 +22,24 @@ export interface S3ObjectStoreOptions {
   pingTimeout?: number
 }
 
+/** RFC 3986 percent-encoding, as SigV4 canonicalises query strings and paths. */
+function escapeUri (value: string): string {
+  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase())
+}
+
+/** Where GETs of this bucket go, found once by presigning a probe the SDK's slow way. */
+interface PresignTarget {
+  protocol: string
+  hostname: string
+  port: number | undefined
+  host: string
+  /** The path before the key: `/` (virtual-hosted) or `/<bucket>/` (path-style). */
+  prefix: string
+  presigner: S3RequestPresigner
+}
+
+const PROBE_KEY = 'linkgate-presign-probe'
+
 function isNetworkError (err: unknown): boolean {
   const e = err as { name?: string, code?: string, $metadata?: { httpStatusCode?: number } }
   return e.$metadata?.httpStatusCode === undefined ||
@@ -39,6 +57,7 @@ export class S3ObjectStore implements ObjectStore {
   readonly #partSize: number
   readonly #queueSize: number
   readonly #pingTimeout: number
+  #target: Promise<PresignTarget> | undefined
 
   constructor (options: S3ObjectStoreOptions) {
     this.#client = options.client
@@ -67,8 +86,9 @@ export class S3ObjectStore implements ObjectStore {
     } catch (err) {
       body.destroy()
       // Nothing may remain: lib-storage aborts the multipart upload, and a single-part
-      // PutObject may have landed just before the failure was noticed.
-      await this.delete(key).catch(() => {})
+      // PutObject may have landed just before the failure was noticed. Bounded, so that a
+      // stalled store does not hold the answer for another round of retries.
+      await this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: key }), { abortSignal: AbortSignal.timeout(5000) }).catch(() => {})
       throw bodyError ?? (signal?.aborted === true ? signal.reason : storeError(err))
     } finally {
       signal?.removeEventListener('abort', abort)
@@ -93,14 +113,52 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  /**
+   * getSignedUrl() runs the whole command middleware stack (about 500 µs a URL). The
+   * endpoint of a bucket does not change, so it is resolved once, and each URL is one
+   * SigV4 presign of a prepared request (tens of µs). Credentials still come from the
+   * client's provider on every call, so rotation (roles, STS) is followed.
+   */
+  async #presignTarget (): Promise<PresignTarget> {
+    this.#target ??= (async () => {
+      const probe = new URL(await getSignedUrl(this.#client, new GetObjectCommand({ Bucket: this.#bucket, Key: PROBE_KEY }), { expiresIn: 60 }))
+      const region = probe.searchParams.get('X-Amz-Credential')?.split('/')[2]
+      if (!probe.pathname.endsWith(`/${PROBE_KEY}`) || region === undefined) throw new Error(`unexpected presigned URL shape: ${probe.origin}${probe.pathname}`)
+      return {
+        protocol: probe.protocol,
+        hostname: probe.hostname,
+        port: probe.port === '' ? undefined : Number(probe.port),
+        host: probe.host,
+        prefix: probe.pathname.slice(0, -PROBE_KEY.length),
+        presigner: new S3RequestPresigner({ ...this.#client.config, region: async () => region })
+      }
+    })()
+    this.#target.catch(() => { this.#target = undefined })
+    return await this.#target
+  }
+
   async signedUrl (key: string, options: SignedUrlOptions): Promise<string> {
-    const command = new GetObjectCommand({
-      Bucket: this.#bucket,
-      Key: key,
-      ResponseContentDisposition: contentDisposition(options.filename, options.disposition),
-      ResponseContentType: options.contentType
-    })
-    return await getSignedUrl(this.#client, command, { expiresIn: options.expiresIn })
+    const target = await this.#presignTarget()
+    // A URL must not outlive the credentials that sign it.
+    const credentials = await this.#client.config.credentials()
+    const left = credentials.expiration === undefined ? Infinity : Math.floor((credentials.expiration.getTime() - Date.now()) / 1000)
+    const signed = await target.presigner.presign({
+      method: 'GET',
+      protocol: target.protocol,
+      hostname: target.hostname,
+      port: target.port,
+      path: target.prefix + key.split('/').map(escapeUri).join('/'),
+      query: {
+        'response-content-disposition': contentDisposition(options.filename, options.disposition),
+        'response-content-type': options.contentType,
+        'x-id': 'GetObject'
+      },
+      headers: { host: target.host }
+    }, { expiresIn: Math.max(1, Math.min(options.expiresIn, left)) })
+    const query = Object.entries(signed.query ?? {})
+      .map(([k, v]) => `${escapeUri(k)}=${escapeUri(String(v))}`)
+      .join('&')
+    return `${target.protocol}//${target.host}${signed.path}?${query}`
   }
 
   async ping (): Promise<void> {

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildApp } from '../../src/app.js'
-import type { Config } from '../../src/config.js'
+import type { Config, RedisConfig } from '../../src/config.js'
 import type { TestRedis } from './redis.js'
 import type { TestS3 } from './s3.js'
 
@@ -21,7 +21,7 @@ export async function testConfig (t: Teardown, deps: TestDeps, overrides: Partia
     port: 0,
     publicUrl: 'http://gateway.test',
     logLevel: 'silent',
-    redis: deps.redis === undefined ? null : { url: deps.redis.url, keyPrefix: deps.redis.keyPrefix },
+    redis: deps.redis === undefined ? null : 'topology' in deps.redis ? deps.redis : { topology: 'single', url: deps.redis.url, keyPrefix: deps.redis.keyPrefix },
     s3: deps.s3 === undefined
       ? null
       : { bucket: deps.s3.bucket, endpoint: deps.s3.endpoint, region: deps.s3.region, forcePathStyle: true, checksums: 'WHEN_REQUIRED' },
@@ -41,6 +41,7 @@ export async function testConfig (t: Teardown, deps: TestDeps, overrides: Partia
     shutdownGrace: 25,
     fileMaxRetention: null,
     sweepInterval: 60,
+    idleTimeout: 120,
     ...overrides
   }
 }
@@ -53,7 +54,8 @@ export interface TestApp {
 }
 
 export interface TestDeps {
-  redis?: TestRedis
+  /** A single node from startRedis(), or any topology as the config names it. */
+  redis?: TestRedis | RedisConfig
   s3?: TestS3
   /** Runs before ready(): the place for a test's own hooks. */
   setup?: (app: FastifyInstance) => void

@@ -1,9 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes, randomInt } from 'node:crypto'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { setTimeout as delay } from 'node:timers/promises'
+import { promisify } from 'node:util'
 
 export interface TestRedis {
   url: string
@@ -18,6 +20,18 @@ export interface RestartableRedis {
   start(): Promise<void>
 }
 
+export interface TestRedisCluster {
+  nodes: Array<{ host: string, port: number }>
+  stop(): Promise<void>
+}
+
+export interface TestRedisSentinel {
+  sentinels: Array<{ host: string, port: number }>
+  /** The master's name in the sentinel's configuration. */
+  name: string
+  stop(): Promise<void>
+}
+
 interface Teardown { teardown(fn: () => unknown): void }
 
 const READY = 'Ready to accept connections'
@@ -28,17 +42,34 @@ function newKeyPrefix (): string {
   return `lgtest:${randomBytes(4).toString('hex')}:`
 }
 
-function freePort (): Promise<number> {
+function listenOn (port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer()
     srv.unref()
     srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
+    srv.listen(port, '127.0.0.1', () => {
       const addr = srv.address()
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0
-      srv.close(() => port > 0 ? resolve(port) : reject(new Error('could not determine a free port')))
+      const bound = typeof addr === 'object' && addr !== null ? addr.port : 0
+      srv.close(() => bound > 0 ? resolve(bound) : reject(new Error('could not determine a free port')))
     })
   })
+}
+
+function freePort (): Promise<number> {
+  return listenOn(0)
+}
+
+// A cluster node also listens on its port + 10000 (the cluster bus): both below the
+// ephemeral range (32768 and up on Linux), so that outgoing connections never take them.
+async function freeClusterPort (): Promise<number> {
+  for (;;) {
+    const port = 10_000 + randomInt(12_768)
+    try {
+      await listenOn(port)
+      await listenOn(port + 10_000)
+      return port
+    } catch {}
+  }
 }
 
 class PortInUseError extends Error {}
@@ -48,10 +79,21 @@ interface RunningRedis {
   exited: Promise<void>
 }
 
+interface SpawnOptions {
+  /** A config file, first on the command line (a sentinel needs one it can rewrite). */
+  configFile?: string
+  /** More arguments, after the common ones. */
+  args?: string[]
+  /** The log line that says the server is ready. */
+  ready?: string
+}
+
 // The single place a redis-server is spawned; resolves once it logs readiness, so callers never sleep or poll.
-function spawnRedis (port: number, dir: string): Promise<RunningRedis> {
+function spawnRedis (port: number, dir: string, options: SpawnOptions = {}): Promise<RunningRedis> {
+  const readyLine = options.ready ?? READY
   return new Promise((resolve, reject) => {
     const proc = spawn('redis-server', [
+      ...(options.configFile === undefined ? [] : [options.configFile]),
       '--port', String(port),
       '--bind', '127.0.0.1',
       '--save', '',
@@ -61,7 +103,8 @@ function spawnRedis (port: number, dir: string): Promise<RunningRedis> {
       '--logfile', '',
       '--loglevel', 'notice',
       // A developer's redis.conf defaults must not leak in, and no protected-mode surprises on loopback.
-      '--protected-mode', 'no'
+      '--protected-mode', 'no',
+      ...(options.args ?? [])
     ], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
 
     // Registered before anything else so a fast exit can never be missed by stop().
@@ -72,7 +115,7 @@ function spawnRedis (port: number, dir: string): Promise<RunningRedis> {
     const onData = (chunk: Buffer): void => {
       if (ready) return // keep draining so redis never blocks on a full pipe
       output += chunk.toString('utf8')
-      if (output.includes(READY)) {
+      if (output.includes(readyLine)) {
         ready = true
         proc.off('exit', onExit)
         resolve({ proc, exited })
@@ -112,11 +155,13 @@ async function stopRedis (running: RunningRedis | undefined): Promise<void> {
 class RedisProcess {
   port: number
   private readonly dir: string
+  private readonly options: SpawnOptions
   private running: RunningRedis | undefined
 
-  constructor (port: number, dir: string) {
+  constructor (port: number, dir: string, options: SpawnOptions = {}) {
     this.port = port
     this.dir = dir
+    this.options = options
   }
 
   get url (): string {
@@ -125,13 +170,13 @@ class RedisProcess {
 
   async start (): Promise<void> {
     if (this.running !== undefined) return
-    this.running = await spawnRedis(this.port, this.dir)
+    this.running = await spawnRedis(this.port, this.dir, this.options)
   }
 
   // freePort() closes its probe before redis binds, so another process can grab the port in between; pick another.
-  async startOnFreePort (): Promise<void> {
+  async startOnFreePort (pick: () => Promise<number> = freePort): Promise<void> {
     for (let attempt = 1; ; attempt++) {
-      this.port = await freePort()
+      this.port = await pick()
       try {
         await this.start()
         return
@@ -153,11 +198,16 @@ class RedisProcess {
   }
 }
 
-async function launch (t: Teardown): Promise<RedisProcess> {
+async function launch (t: Teardown, options: SpawnOptions & { sentinelConfig?: string } = {}, pick?: () => Promise<number>): Promise<RedisProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'linkgate-redis-'))
-  const redis = new RedisProcess(0, dir)
+  const { sentinelConfig, ...spawnOptions } = options
+  if (sentinelConfig !== undefined) {
+    spawnOptions.configFile = join(dir, 'sentinel.conf')
+    await writeFile(spawnOptions.configFile, sentinelConfig)
+  }
+  const redis = new RedisProcess(0, dir, spawnOptions)
   try {
-    await redis.startOnFreePort()
+    await redis.startOnFreePort(pick)
   } catch (err) {
     await redis.destroy()
     throw err
@@ -185,4 +235,45 @@ export async function restartableRedis (t: Teardown): Promise<RestartableRedis> 
     stop: () => redis.stop(),
     start: () => redis.start()
   }
+}
+
+const execFileAsync = promisify(execFile)
+const CLUSTER_READY_MS = 15_000
+
+async function redisCli (...args: string[]): Promise<string> {
+  const { stdout } = await execFileAsync('redis-cli', args, { timeout: 30_000 })
+  return stdout
+}
+
+/**
+ * Always private: three masters (`--cluster-enabled yes`) joined by `redis-cli --cluster
+ * create`, each with a third of the slots and no replica. Resolves once every node says
+ * cluster_state:ok (polled: the nodes announce no event for it).
+ */
+export async function startRedisCluster (t: Teardown): Promise<TestRedisCluster> {
+  const nodes: RedisProcess[] = []
+  for (let i = 0; i < 3; i++) {
+    nodes.push(await launch(t, { args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'] }, freeClusterPort))
+  }
+  const addresses = nodes.map((n) => `127.0.0.1:${n.port}`)
+  await redisCli('--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes')
+  const deadline = Date.now() + CLUSTER_READY_MS
+  for (;;) {
+    const infos = await Promise.all(nodes.map(async (n) => await redisCli('-p', String(n.port), 'cluster', 'info')))
+    if (infos.every((info) => info.includes('cluster_state:ok'))) break
+    if (Date.now() > deadline) throw new Error(`the test cluster (${addresses.join(', ')}) is not ok after ${CLUSTER_READY_MS} ms`)
+    await delay(100)
+  }
+  // Each node is registered on teardown by launch(); stop() is for a test that wants it earlier.
+  return { nodes: nodes.map((n) => ({ host: '127.0.0.1', port: n.port })), stop: async () => { await Promise.all(nodes.map(async (n) => await n.destroy())) } }
+}
+
+/** Always private: one sentinel (`redis-server --sentinel`) watching the master at `masterPort`, quorum 1. */
+export async function startRedisSentinel (t: Teardown, masterPort: number, name = 'linkgate'): Promise<TestRedisSentinel> {
+  const sentinel = await launch(t, {
+    sentinelConfig: `sentinel monitor ${name} 127.0.0.1 ${masterPort} 1\n`,
+    args: ['--sentinel'],
+    ready: `+monitor master ${name} `
+  })
+  return { sentinels: [{ host: '127.0.0.1', port: sentinel.port }], name, stop: () => sentinel.destroy() }
 }

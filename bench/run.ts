@@ -1,0 +1,367 @@
+// Linkgate benchmark: redemption against two floors, streaming uploads against a direct
+// lib-storage upload, and presigning in isolation, all measured in one run.
+//
+// How to run (needs redis-server on PATH, like the tests):
+//   npm run bench
+//   BENCH_SECONDS=3 BENCH_ROUNDS=1 BENCH_UPLOAD_MIB=64,256 npm run bench   # a quick pass
+// `npm run bench` compiles the gateway and bench/ (tsc; the output goes to dist/bench)
+// and runs dist/bench/run.js. The report (Markdown) goes to stdout, progress to stderr.
+//
+// Settings (environment):
+//   BENCH_SECONDS=5          seconds per autocannon run
+//   BENCH_ROUNDS=3           rounds; every target is measured once per round, in rotating
+//                            order, and the median over rounds is reported
+//   BENCH_CONNECTIONS=32     autocannon connections
+//   BENCH_UPLOAD_MIB=256,1024  upload sizes in MiB
+//   BENCH_UPLOAD_TIMEOUT=600 seconds one upload may take
+//   BENCH_PRESIGN_N=20000    presigned URLs per variant and round
+//   BENCH_ONLY=redeem,upload,presign  the parts to run
+//   BENCH_GATEWAY_NODE_ARGS  node options for the gateway process, space-separated, e.g.
+//                            "--cpu-prof --cpu-prof-dir=/tmp/linkgate-prof" (one profile
+//                            per gateway process, written when it stops)
+//
+// Everything it starts listens on 127.0.0.1 and is stopped at the end: a redis-server and
+// an s3rver (in this process) on free ports with their data in a temporary directory, the
+// gateway as `node dist/src/server.js` (LOG_LEVEL=warn, AUDIT_LOG to a temporary file,
+// rate limits at 10^9 so that they count but never refuse), and the two floor servers
+// (dist/bench/floor.js).
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
+import { cpus, release, tmpdir, totalmem } from 'node:os'
+import { join } from 'node:path'
+import { createSigner } from 'fast-jwt'
+import { Redis } from 'ioredis'
+import { Gateway, JWT_SECRET, MiB, ROOT, cpuSeconds, procStatusKiB, startFloor, startRedis, startS3, type BenchRedis, type BenchS3, type GatewayEnv } from './infra.js'
+import { PRESIGN_VARIANTS, Presigner, type PresignVariant } from './presign.js'
+import { load, type LoadResult } from './redeem.js'
+import { median, mib, num, percent, ratio, table } from './report.js'
+import { PART_SIZE, QUEUE_SIZE, directUpload, gatewayUpload, newPattern, s3Client, type GatewayMode } from './upload.js'
+
+// ---------------------------------------------------------------- settings
+
+function intSetting (name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name]?.trim() ?? ''
+  const value = raw === '' ? fallback : Number(raw)
+  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(raw)})`)
+  return value
+}
+
+function listSetting (name: string, fallback: string): string[] {
+  return (process.env[name]?.trim() || fallback).split(',').map((s) => s.trim()).filter((s) => s !== '')
+}
+
+const PARTS = ['redeem', 'upload', 'presign'] as const
+const settings = {
+  seconds: intSetting('BENCH_SECONDS', 5, 1, 600),
+  rounds: intSetting('BENCH_ROUNDS', 3, 1, 50),
+  connections: intSetting('BENCH_CONNECTIONS', 32, 1, 1024),
+  uploadMiB: listSetting('BENCH_UPLOAD_MIB', '256,1024').map((s) => {
+    const n = Number(s)
+    if (!Number.isInteger(n) || n < 1 || n > 65_536) throw new Error(`BENCH_UPLOAD_MIB must list sizes from 1 to 65536 MiB (got ${JSON.stringify(s)})`)
+    return n
+  }),
+  uploadTimeout: intSetting('BENCH_UPLOAD_TIMEOUT', 600, 10, 7200),
+  presignN: intSetting('BENCH_PRESIGN_N', 20_000, 100, 10_000_000),
+  only: listSetting('BENCH_ONLY', PARTS.join(',')).map((s) => {
+    if (!(PARTS as readonly string[]).includes(s)) throw new Error(`BENCH_ONLY must list some of ${PARTS.join(', ')} (got ${JSON.stringify(s)})`)
+    return s
+  })
+}
+
+const progress = (line: string): void => { process.stderr.write(`[bench] ${line}\n`) }
+
+/** `items` rotated left by `n`: round r starts with a different target each time. */
+const rotate = <T>(items: readonly T[], n: number): T[] => items.map((_, i) => items[(i + n) % items.length] as T)
+
+// ---------------------------------------------------------------- lifecycle
+
+const cleanups: Array<() => Promise<void>> = []
+let cleaning: Promise<void> | undefined
+function cleanupAll (): Promise<void> {
+  cleaning ??= (async () => {
+    for (const fn of cleanups.reverse()) await fn().catch((err: unknown) => { progress(`cleanup: ${String(err)}`) })
+  })()
+  return cleaning
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => { cleanupAll().finally(() => process.exit(130)) })
+}
+
+const authorization = `Bearer ${createSigner({ key: JWT_SECRET, expiresIn: 24 * 3600 * 1000 })({ sub: 'bench' })}`
+
+interface Cpu { self: number, pids: Map<number, number>, at: bigint }
+async function cpuMark (pids: number[]): Promise<Cpu> {
+  const usage = process.cpuUsage()
+  const entries = await Promise.all(pids.map(async (pid) => [pid, await cpuSeconds(pid)] as const))
+  return { self: (usage.user + usage.system) / 1e6, pids: new Map(entries), at: process.hrtime.bigint() }
+}
+/** CPU share (1 = one core) of this process and of each pid between `before` and now. */
+async function cpuShare (before: Cpu): Promise<{ self: number, of: (pid: number) => number }> {
+  const after = await cpuMark([...before.pids.keys()])
+  const wall = Number(after.at - before.at) / 1e9
+  return {
+    self: (after.self - before.self) / wall,
+    of: (pid) => ((after.pids.get(pid) ?? Number.NaN) - (before.pids.get(pid) ?? Number.NaN)) / wall
+  }
+}
+
+// ---------------------------------------------------------------- 1. redemption
+
+interface RedeemSample extends LoadResult { serverCpu: number, redisCpu: number, clientCpu: number, redisCalls: Map<string, number> }
+
+/** Calls per Redis command so far (INFO commandstats). */
+async function redisCalls (client: Redis): Promise<Map<string, number>> {
+  const info = await client.info('commandstats')
+  return new Map([...info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => [m[1] as string, Number(m[2])]))
+}
+
+function callsBetween (before: Map<string, number>, after: Map<string, number>): Map<string, number> {
+  // The INFO call itself is not the target's.
+  return new Map([...after].map(([cmd, n]) => [cmd, n - (before.get(cmd) ?? 0) - (cmd === 'info' ? 1 : 0)] as const).filter(([, n]) => n > 0))
+}
+
+async function redeemBench (env: GatewayEnv, redis: BenchRedis): Promise<string> {
+  const gateway = await Gateway.start(env)
+  cleanups.push(() => gateway.stop())
+  const seeded = await fetch(`${gateway.base}/v1/files?filename=hello.txt&share=true`, {
+    method: 'POST', headers: { authorization, 'content-type': 'text/plain' }, body: 'hello from the benchmark\n', signal: AbortSignal.timeout(10_000)
+  })
+  if (seeded.status !== 201) throw new Error(`seeding a link: ${seeded.status} ${await seeded.text()}`)
+  const { link } = await seeded.json() as { link: { id: string, token: string, maxDownloads: number | null, access: string } }
+  const url = `${gateway.base}/s/${link.token}`
+  const probe = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(10_000) })
+  const location = probe.headers.get('location')
+  if (probe.status !== 302 || location === null) throw new Error(`GET /s/:token answered ${probe.status}, not a 302 with a Location`)
+  progress(`link ${link.id}: access ${link.access}, maxDownloads ${String(link.maxDownloads)}; Location is ${location.length} characters`)
+
+  const fixed = await startFloor('static', redis.url, location)
+  cleanups.push(() => fixed.child.stop())
+  const withRedis = await startFloor('redis', redis.url, location)
+  cleanups.push(() => withRedis.child.stop())
+  const targets = [
+    { name: 'gateway', url, pid: gateway.pid },
+    { name: 'floor: fixed 302', url: `${fixed.base}/s/${link.token}`, pid: fixed.child.pid },
+    { name: 'floor: Redis GET + 302', url: `${withRedis.base}/s/${link.token}`, pid: withRedis.child.pid }
+  ]
+
+  const { seconds, rounds, connections } = settings
+  const warmup = Math.min(2, seconds)
+  for (const target of targets) {
+    progress(`warm-up ${target.name} (${warmup} s)`)
+    await load(target.url, connections, warmup)
+  }
+  const stats = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 })
+  await stats.connect()
+  cleanups.push(async () => { stats.disconnect() })
+  const samples = new Map<string, RedeemSample[]>(targets.map((t) => [t.name, []]))
+  for (let round = 0; round < rounds; round++) {
+    for (const target of rotate(targets, round)) {
+      const calls = await redisCalls(stats)
+      const before = await cpuMark([target.pid, redis.child.pid])
+      const result = await load(target.url, connections, seconds)
+      const cpu = await cpuShare(before)
+      const redisCallsDelta = callsBetween(calls, await redisCalls(stats))
+      samples.get(target.name)?.push({ ...result, serverCpu: cpu.of(target.pid), redisCpu: cpu.of(redis.child.pid), clientCpu: cpu.self, redisCalls: redisCallsDelta })
+      progress(`round ${round + 1}/${rounds} ${target.name}: ${num(result.rps)} req/s, p50 ${num(result.p50, 2)} ms, p99 ${num(result.p99, 2)} ms, ${result.statuses}${result.bad > 0 ? `, ${result.bad} FAILED` : ''}`)
+    }
+  }
+
+  const counted = await fetch(`${gateway.base}/v1/links/${link.id}`, { headers: { authorization }, signal: AbortSignal.timeout(10_000) })
+  const downloads = (await counted.json() as { downloads: number }).downloads
+  const seen = (samples.get('gateway') ?? []).reduce((sum, s) => sum + s.ok, 0)
+  await Promise.all([fixed.child.stop(), withRedis.child.stop(), gateway.stop()])
+  stats.disconnect()
+
+  const med = (name: string, pick: (s: RedeemSample) => number): number => median((samples.get(name) ?? []).map(pick))
+  const bad = targets.reduce((sum, t) => sum + (samples.get(t.name) ?? []).reduce((s, x) => s + x.bad, 0), 0)
+  if (bad > 0) process.exitCode = 1
+  // Per completed request; requests still in flight when a run stops make this a shade high.
+  const perRequest = (s: RedeemSample, n: number): number => n / Math.max(1, s.ok + s.bad)
+  const total = (m: Map<string, number>): number => [...m.values()].reduce((a, b) => a + b, 0)
+  const rows = targets.map((t) => [
+    t.name,
+    num(med(t.name, (s) => s.rps)),
+    num(med(t.name, (s) => s.p50), 2),
+    num(med(t.name, (s) => s.p99), 2),
+    num(med(t.name, (s) => s.serverCpu * 1e6 / s.rps)),
+    percent(med(t.name, (s) => s.serverCpu)),
+    percent(med(t.name, (s) => s.redisCpu)),
+    percent(med(t.name, (s) => s.clientCpu)),
+    num(med(t.name, (s) => perRequest(s, total(s.redisCalls))), 1),
+    num((samples.get(t.name) ?? []).reduce((sum, s) => sum + s.bad, 0))
+  ])
+  const gatewayCalls = new Map<string, number>()
+  for (const s of samples.get('gateway') ?? []) for (const [cmd, n] of s.redisCalls) gatewayCalls.set(cmd, (gatewayCalls.get(cmd) ?? 0) + n)
+  const gatewayRequests = (samples.get('gateway') ?? []).reduce((sum, s) => sum + s.ok + s.bad, 0)
+  const breakdown = [...gatewayCalls].sort((a, b) => b[1] - a[1]).map(([cmd, n]) => `${cmd} ${num(n / gatewayRequests, 2)}`).join(', ')
+  const gw = (pick: (s: RedeemSample) => number): number => med('gateway', pick)
+  const ratios = targets.slice(1).map((t) => [
+    `gateway / ${t.name}`,
+    ratio(gw((s) => s.rps), med(t.name, (s) => s.rps)),
+    ratio(gw((s) => s.p99), med(t.name, (s) => s.p99))
+  ])
+  return [
+    `## 1. Redemption: \`GET /s/:token\`, public unlimited link → 302 (${connections} connections, ${rounds} × ${seconds} s, median of rounds)`,
+    '',
+    table(['target', 'req/s', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'server CPU', 'redis CPU', 'autocannon CPU', 'Redis cmds/req', 'not 2xx/3xx'], rows),
+    '',
+    table(['ratio', 'req/s', 'p99'], ratios),
+    '',
+    `CPU: 100 % = one core; "server CPU µs/req" is the server process's CPU time per answered request. Redis commands per gateway redemption (INFO commandstats, which counts the commands a Lua script runs as well as the script call, evalsha): ${breakdown}.`,
+    `Downloads the gateway counted on the link: ${num(downloads)} (autocannon saw ${num(seen)} redirects in the measured rounds; warm-up and requests in flight at the end of a run make up the rest).` +
+      (bad > 0 ? `\n**${bad} answers were not 2xx/3xx or failed: see the progress lines.**` : '')
+  ].join('\n')
+}
+
+// ---------------------------------------------------------------- 2. uploads
+
+type UploadPath = GatewayMode | 'direct'
+interface UploadSample { mibps: number, gatewayCpu: number, benchCpu: number, hwmStartKiB: number, hwmKiB: number }
+
+async function uploadBench (env: GatewayEnv, s3: BenchS3): Promise<string> {
+  const pattern = newPattern()
+  const client = s3Client(s3)
+  cleanups.push(async () => { client.destroy() })
+  const paths: UploadPath[] = ['raw', 'multipart', 'direct']
+  const timeoutMs = settings.uploadTimeout * 1000
+  const samples = new Map<string, UploadSample[]>()
+  const keyOf = (size: number, path: UploadPath): string => `${size}:${path}`
+  let gateway: Gateway | undefined
+  cleanups.push(async () => { await gateway?.stop() })
+
+  for (let round = 0; round < settings.rounds; round++) {
+    for (const size of settings.uploadMiB) {
+      for (const path of rotate(paths, round)) {
+        const bytes = size * MiB
+        let sample: UploadSample
+        if (path === 'direct') {
+          const before = await cpuMark([])
+          const { seconds } = await directUpload(client, s3, `bench/direct-${round}-${size}`, bytes, pattern, timeoutMs)
+          const cpu = await cpuShare(before)
+          sample = { mibps: size / seconds, gatewayCpu: Number.NaN, benchCpu: cpu.self, hwmStartKiB: Number.NaN, hwmKiB: Number.NaN }
+        } else {
+          // A fresh gateway per upload: its VmHWM is then the peak of this upload alone.
+          await gateway?.stop()
+          gateway = await Gateway.start(env)
+          const hwmStartKiB = await procStatusKiB(gateway.pid, 'VmHWM')
+          const before = await cpuMark([gateway.pid])
+          const { seconds } = await gatewayUpload(gateway.base, authorization, path, bytes, pattern, timeoutMs)
+          const cpu = await cpuShare(before)
+          sample = { mibps: size / seconds, gatewayCpu: cpu.of(gateway.pid), benchCpu: cpu.self, hwmStartKiB, hwmKiB: await procStatusKiB(gateway.pid, 'VmHWM') }
+        }
+        const list = samples.get(keyOf(size, path)) ?? []
+        list.push(sample)
+        samples.set(keyOf(size, path), list)
+        progress(`round ${round + 1}/${settings.rounds} ${size} MiB ${path}: ${num(sample.mibps, 1)} MiB/s` +
+          (path === 'direct' ? '' : `, gateway VmHWM ${mib(sample.hwmKiB)}`))
+      }
+    }
+  }
+  await gateway?.stop()
+  gateway = undefined
+
+  const med = (size: number, path: UploadPath, pick: (s: UploadSample) => number): number => median((samples.get(keyOf(size, path)) ?? []).map(pick))
+  const peak = (size: number, path: UploadPath): number => Math.max(...(samples.get(keyOf(size, path)) ?? []).map((s) => s.hwmKiB))
+  const rows = settings.uploadMiB.flatMap((size) => paths.map((path) => [
+    `${size} MiB ${path === 'direct' ? 'direct lib-storage → s3rver' : `gateway ${path}`}`,
+    num(med(size, path, (s) => s.mibps), 1),
+    path === 'direct' ? '' : ratio(med(size, path, (s) => s.mibps), med(size, 'direct', (s) => s.mibps)),
+    path === 'direct' ? '' : mib(peak(size, path)),
+    path === 'direct' ? '' : percent(med(size, path, (s) => s.gatewayCpu)),
+    percent(med(size, path, (s) => s.benchCpu))
+  ]))
+  const peaks = (['raw', 'multipart'] as const).map((path) => [`gateway ${path}`, ...settings.uploadMiB.map((size) => mib(peak(size, path)))])
+  peaks.push(['gateway just started (before the upload)', ...settings.uploadMiB.map((size) => mib(median(['raw', 'multipart'].flatMap((p) => (samples.get(keyOf(size, p as UploadPath)) ?? []).map((s) => s.hwmStartKiB)))))])
+  return [
+    `## 2. Upload: a stream of unknown length (chunked, no content-length), part size ${PART_SIZE / MiB} MiB, queue ${QUEUE_SIZE}, checksums WHEN_REQUIRED (${settings.rounds} round${settings.rounds > 1 ? 's' : ''}, median)`,
+    '',
+    table(['size and path', 'MiB/s', '÷ direct', 'gateway peak RSS', 'gateway CPU', 'bench process CPU'], rows),
+    '',
+    'Gateway peak RSS (VmHWM of a gateway process started fresh for each upload; max over rounds):',
+    '',
+    table(['', ...settings.uploadMiB.map((s) => `${s} MiB`)], peaks),
+    '',
+    'The bench process runs the client that generates the bytes and s3rver itself (it receives every part, writes it to disk and joins the parts on completion); in the direct rows it also runs lib-storage.'
+  ].join('\n')
+}
+
+// ---------------------------------------------------------------- 3. presigning
+
+async function presignBench (s3: BenchS3): Promise<string> {
+  const presigner = new Presigner(s3)
+  cleanups.push(async () => { presigner.close() })
+  const n = settings.presignN
+  for (const variant of PRESIGN_VARIANTS) await presigner.measure(variant, Math.min(n, 2000), 10_000)
+  const samples = new Map<PresignVariant, number[]>(PRESIGN_VARIANTS.map((v) => [v, []]))
+  for (let round = 0; round < settings.rounds; round++) {
+    for (const variant of rotate(PRESIGN_VARIANTS, round)) {
+      const { usPerUrl, calls } = await presigner.measure(variant, n, 60_000)
+      samples.get(variant)?.push(usPerUrl)
+      progress(`round ${round + 1}/${settings.rounds} presign ${variant}: ${num(usPerUrl, 1)} µs/URL over ${num(calls)} calls`)
+    }
+  }
+  const check = await presigner.compare()
+  presigner.close()
+  const bare = median(samples.get('getSignedUrl, bare') ?? [])
+  const rows = PRESIGN_VARIANTS.map((v) => {
+    const us = median(samples.get(v) ?? [])
+    return [v, num(us, 1), num(1e6 / us), ratio(us, bare)]
+  })
+  return [
+    `## 3. Presigning in isolation (in-process, ${num(n)} sequential URLs per variant and round, ${settings.rounds} round${settings.rounds > 1 ? 's' : ''}, median)`,
+    '',
+    table(['variant', 'µs / URL', 'URLs/s (one core)', '÷ bare'], rows),
+    '',
+    'S3ObjectStore.signedUrl is dist/src/stores/s3-object-store.js, as compiled from the working tree; "same overrides" is the SDK\'s getSignedUrl for the GET the gateway signs (response-content-disposition and -type), "bare" without them.',
+    `Check: the store's URL is ${check}.`
+  ].join('\n')
+}
+
+// ---------------------------------------------------------------- main
+
+async function version (pkg: string): Promise<string> {
+  const text = await readFile(join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8').catch(() => '{}')
+  return (JSON.parse(text) as { version?: string }).version ?? '?'
+}
+
+async function main (): Promise<void> {
+  await stat(join(ROOT, 'dist', 'src', 'server.js')).catch(() => { throw new Error('dist/src/server.js is missing: run `npm run bench` (it compiles first)') })
+  const tmp = await mkdtemp(join(tmpdir(), 'linkgate-bench-'))
+  cleanups.push(async () => { await rm(tmp, { recursive: true, force: true }) })
+  const redis = await startRedis(join(tmp, 'redis'))
+  cleanups.push(() => redis.stop())
+  const s3 = await startS3(join(tmp, 's3'))
+  cleanups.push(() => s3.stop())
+  const nodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(/\s+/).filter((a) => a !== '')
+  const env: GatewayEnv = { redisUrl: redis.url, s3, auditLog: join(tmp, 'audit.log'), nodeArgs }
+  progress(`redis-server ${redis.version} at ${redis.url}, s3rver at ${s3.endpoint}, data in ${tmp}`)
+
+  const sections: string[] = []
+  if (settings.only.includes('redeem')) sections.push(await redeemBench(env, redis))
+  if (settings.only.includes('upload')) sections.push(await uploadBench(env, s3))
+  if (settings.only.includes('presign')) sections.push(await presignBench(s3))
+
+  const cpu = cpus()
+  const machine = `${cpu[0]?.model.trim() ?? 'unknown CPU'} × ${cpu.length}, ${num(totalmem() / 1024 ** 3, 1)} GiB RAM, ${process.platform} ${release()}, Node ${process.version}`
+  const tools = `redis-server ${redis.version}, s3rver ${await version('s3rver')}, autocannon ${await version('autocannon')}, fastify ${await version('fastify')}, @aws-sdk/lib-storage ${await version('@aws-sdk/lib-storage')}`
+  const used = `BENCH_SECONDS=${settings.seconds} BENCH_ROUNDS=${settings.rounds} BENCH_CONNECTIONS=${settings.connections} BENCH_UPLOAD_MIB=${settings.uploadMiB.join(',')} BENCH_PRESIGN_N=${settings.presignN} BENCH_ONLY=${settings.only.join(',')}`
+  process.stdout.write([
+    '# Linkgate benchmark',
+    '',
+    `- machine: ${machine}`,
+    `- software: ${tools}`,
+    `- settings: ${used}`,
+    '- everything on one machine over 127.0.0.1: load generator, gateway, Redis and s3rver share the CPUs',
+    '',
+    sections.join('\n\n'),
+    ''
+  ].join('\n'))
+}
+
+try {
+  await main()
+} catch (err) {
+  process.exitCode = 1
+  progress(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`)
+} finally {
+  await cleanupAll()
+}

@@ -1,0 +1,51 @@
+// The retention sweeper: deletes files whose retention is over (record, links, then the
+// object). Every instance runs it; the LinkStore's claim hands each due file to exactly
+// one of them, and the claim state lives in the store, so a restart loses nothing: a
+// claim whose instance died lapses and the file is swept again.
+import fp from 'fastify-plugin'
+
+const LEASE_MS = 5 * 60 * 1000
+const BATCH = 100
+
+export interface Sweeper {
+  /** One pass; resolves with the number of files this instance deleted. */
+  runOnce: (now?: number) => Promise<number>
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    sweeper: Sweeper
+  }
+}
+
+export default fp(async function sweeperPlugin (fastify) {
+  const { linkStore, objectStore } = fastify
+
+  async function runOnce (now = Date.now()): Promise<number> {
+    let deleted = 0
+    for (;;) {
+      const due = await linkStore.claimExpiredFiles(now, LEASE_MS, BATCH)
+      for (const file of due) {
+        // Record and links first: a link must never point at a missing object.
+        if (await linkStore.deleteFile(file.id) === null) continue
+        await objectStore.delete(file.key).catch((err: Error) => {
+          fastify.log.error({ err: { message: err.message }, fileId: file.id }, 'retention: object left behind (the bucket lifecycle rule is the backstop)')
+        })
+        fastify.audit(null, 'file.deleted', { fileId: file.id, sub: file.owner, bytes: file.size, reason: 'retention' })
+        deleted++
+      }
+      if (due.length < BATCH) return deleted
+    }
+  }
+
+  let running: Promise<unknown> = Promise.resolve()
+  const timer = setInterval(() => {
+    running = runOnce().catch((err: Error) => { fastify.log.warn({ err: { message: err.message } }, 'retention sweep failed') })
+  }, fastify.config.sweepInterval * 1000).unref()
+
+  fastify.decorate('sweeper', { runOnce })
+  fastify.addHook('onClose', async () => {
+    clearInterval(timer)
+    await running
+  })
+}, { name: 'sweeper', dependencies: ['link-store', 'object-store', 'audit'] })

@@ -1,0 +1,211 @@
+// The LinkStore contract, shared by every adapter's suite (memory and Redis in
+// link-store.test.ts, Redis Cluster in cluster.test.ts).
+import type { Test } from 'tap'
+import { newId } from '../../src/domain/ids.js'
+import { hashToken, newToken } from '../../src/domain/tokens.js'
+import type { FileRecord, LinkRecord, LinkStore } from '../../src/stores/link-store.js'
+
+export function file (owner = 'alice', over: Partial<FileRecord> = {}): FileRecord {
+  const id = newId()
+  return { id, owner, key: `files/${id}`, filename: 'report é.pdf', size: 42, contentType: 'application/pdf', sha256: 'ab'.repeat(32), createdAt: Date.now(), expiresAt: null, ...over }
+}
+
+export function link (f: FileRecord, over: Partial<LinkRecord> = {}): { record: LinkRecord, token: string } {
+  const token = newToken()
+  const now = Date.now()
+  return {
+    token,
+    record: {
+      id: newId(),
+      fileId: f.id,
+      owner: f.owner,
+      tokenHash: hashToken(token),
+      createdAt: now,
+      expiresAt: now + 3600_000,
+      maxDownloads: null,
+      downloads: 0,
+      revokedAt: null,
+      access: 'public',
+      passwordHash: null,
+      disposition: 'attachment',
+      objectKey: f.key,
+      filename: f.filename,
+      contentType: f.contentType,
+      size: f.size,
+      ...over
+    }
+  }
+}
+
+/** An API client that has checked nothing yet. */
+export const API = { interactive: false, checked: false }
+
+export function contract (t: Test, makeStore: (t: Test) => Promise<LinkStore>): void {
+  t.test('guarded links are not counted until the caller has checked them', async (t) => {
+    const store = await makeStore(t)
+    const f = file()
+    await store.putFile(f)
+    const restricted = link(f, { access: { subjects: ['bob', 'carol'] } })
+    const password = link(f, { passwordHash: 'scrypt$1$1$1$salt$hash' })
+    const limited = link(f, { maxDownloads: 2 })
+    for (const l of [restricted, password, limited]) await store.createLink(l.record)
+
+    for (const l of [restricted, password]) {
+      const first = await store.redeem(hashToken(l.token), API)
+      t.match(first, { ok: false, reason: 'guarded', link: { id: l.record.id, downloads: 0 } })
+      t.same(first.link, l.record, 'the whole record comes back, policy included')
+      t.match(await store.redeem(hashToken(l.token), { interactive: false, checked: true }), { ok: true, link: { downloads: 1 } })
+    }
+    // A limited link is guarded for a browser (a page first), not for an API client.
+    t.match(await store.redeem(hashToken(limited.token), { interactive: true, checked: false }), { ok: false, reason: 'guarded' })
+    t.match(await store.redeem(hashToken(limited.token), API), { ok: true, link: { downloads: 1 } })
+    t.match(await store.redeem(hashToken(limited.token), { interactive: true, checked: true }), { ok: true, link: { downloads: 2 } })
+    t.match(await store.redeem(hashToken(limited.token), { interactive: true, checked: false }), { ok: false, reason: 'exhausted' }, 'spent beats guarded')
+    await store.revokeLink(restricted.record.id, 1)
+    t.match(await store.redeem(hashToken(restricted.token), API), { ok: false, reason: 'revoked' })
+  })
+
+  t.test('peek reads a link without counting', async (t) => {
+    const store = await makeStore(t)
+    const f = file()
+    await store.putFile(f)
+    const { record, token } = link(f, { maxDownloads: 1, disposition: 'inline' })
+    await store.createLink(record)
+    t.same(await store.peek(hashToken(token)), record)
+    t.same(await store.peek(hashToken(token)), record)
+    t.equal(await store.peek(hashToken(newToken())), null)
+  })
+
+  t.test('file records round-trip, and a missing one is null', async (t) => {
+    const store = await makeStore(t)
+    const f = file()
+    await store.putFile(f)
+    t.same(await store.getFile(f.id), f)
+    t.equal(await store.getFile(newId()), null)
+  })
+
+  t.test('files list newest first, page by cursor, and only the owner\'s', async (t) => {
+    const store = await makeStore(t)
+    const mine: FileRecord[] = []
+    for (let i = 0; i < 5; i++) {
+      const f = file('bob', { id: newId(Date.now() + i) })
+      mine.push(f)
+      await store.putFile(f)
+    }
+    await store.putFile(file('carol'))
+    const first = await store.listFiles('bob', { limit: 3 })
+    t.same(first.items.map((f) => f.id), mine.slice(2).reverse().map((f) => f.id))
+    t.equal(first.next, mine[2]?.id)
+    const second = await store.listFiles('bob', { limit: 3, after: first.next ?? undefined })
+    t.same(second.items.map((f) => f.id), [mine[1]?.id, mine[0]?.id])
+    t.equal(second.next, null)
+  })
+
+  t.test('a link is redeemed, counting each download', async (t) => {
+    const store = await makeStore(t)
+    const f = file()
+    await store.putFile(f)
+    const { record, token } = link(f)
+    t.equal(await store.createLink(record), true)
+    const first = await store.redeem(hashToken(token), API)
+    t.equal(first.ok, true)
+    t.equal(first.link?.downloads, 1)
+    t.equal(first.link?.objectKey, f.key)
+    t.equal(first.link?.filename, f.filename)
+    const second = await store.redeem(hashToken(token), API)
+    t.equal(second.link?.downloads, 2)
+    t.same(await store.getLink(record.id), { ...record, downloads: 2 })
+  })
+
+  t.test('an unknown token is not_found', async (t) => {
+    const store = await makeStore(t)
+    t.same(await store.redeem(hashToken(newToken()), API), { ok: false, reason: 'not_found', link: null })
+  })
+
+  t.test('a link to a missing file is refused', async (t) => {
+    const store = await makeStore(t)
+    const { record } = link(file())
+    t.equal(await store.createLink(record), false)
+    t.equal(await store.getLink(record.id), null)
+  })
+
+  t.test('maxDownloads: exactly N redemptions, sequential and racing', async (t) => {
+    const store = await makeStore(t)
+    const f = file()
+    await store.putFile(f)
+    const seq = link(f, { maxDownloads: 3 })
+    await store.createLink(seq.record)
+    const outcomes = []
+    for (let i = 0; i < 5; i++) outcomes.push(await store.redeem(hashToken(seq.token), API))
+    t.same(outcomes.map((o) => o.ok ? 'ok' : o.reason), ['ok', 'ok', 'ok', 'exhausted', 'exhausted'])
+
+    const race = link(f, { maxDownloads: 5 })
+    await store.createLink(race.record)
+    const results = await Promise.all(Array.from({ length: 100 }, async () => await store.redeem(hashToken(race.token), API)))
+    t.equal(results.filter((r) => r.ok).length, 5)
+    t.equal(results.filter((r) => !r.ok && r.reason === 'exhausted').length, 95)
+    t.equal((await store.getLink(race.record.id))?.downloads, 5)
+  })
+
+  t.test('an expired link is told apart from an unknown one, and grants nothing', async (t) => {
+    const store = await makeStore(t)
+    const f = file()
+    await store.putFile(f)
+    const { record, token } = link(f, { createdAt: Date.now() - 7200_000, expiresAt: Date.now() - 1000 })
+    await store.createLink(record)
+    const result = await store.redeem(hashToken(token), API)
+    t.equal(result.ok, false)
+    t.equal(result.ok ? null : result.reason, 'expired')
+    t.equal((await store.getLink(record.id))?.downloads, 0)
+  })
+
+  t.test('revoking stops redemption; revoking an unknown link says so', async (t) => {
+    const store = await makeStore(t)
+    const f = file()
+    await store.putFile(f)
+    const { record, token } = link(f)
+    await store.createLink(record)
+    t.equal(await store.revokeLink(record.id, 1234), true)
+    const result = await store.redeem(hashToken(token), API)
+    t.equal(result.ok ? null : result.reason, 'revoked')
+    t.equal((await store.getLink(record.id))?.revokedAt, 1234)
+    t.equal(await store.revokeLink(newId(), 1), false)
+  })
+
+  t.test('deleting a file deletes every link to it', async (t) => {
+    const store = await makeStore(t)
+    const f = file('dave')
+    const other = file('dave')
+    await store.putFile(f)
+    await store.putFile(other)
+    const a = link(f)
+    const b = link(f, { maxDownloads: 2 })
+    const c = link(other)
+    for (const l of [a, b, c]) await store.createLink(l.record)
+    t.same(await store.deleteFile(f.id), f)
+    t.equal(await store.getFile(f.id), null)
+    t.equal(await store.getLink(a.record.id), null)
+    t.equal((await store.redeem(hashToken(b.token), API)).ok, false)
+    t.same((await store.listLinks('dave', { limit: 10 })).items.map((l) => l.id), [c.record.id])
+    t.same((await store.listFiles('dave', { limit: 10 })).items.map((x) => x.id), [other.id])
+    t.equal(await store.deleteFile(f.id), null)
+  })
+
+  t.test('links list newest first, page by cursor, and only the owner\'s', async (t) => {
+    const store = await makeStore(t)
+    const f = file('erin')
+    await store.putFile(f)
+    const ids = []
+    for (let i = 0; i < 3; i++) {
+      const l = link(f, { id: newId(Date.now() + i) })
+      ids.push(l.record.id)
+      await store.createLink(l.record)
+    }
+    const first = await store.listLinks('erin', { limit: 2 })
+    t.same(first.items.map((l) => l.id), [ids[2], ids[1]])
+    const second = await store.listLinks('erin', { limit: 2, after: first.next ?? undefined })
+    t.same(second.items.map((l) => l.id), [ids[0]])
+    t.equal(second.next, null)
+    t.same((await store.listLinks('frank', { limit: 2 })).items, [])
+  })
+}
