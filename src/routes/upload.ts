@@ -129,7 +129,10 @@ const uploadRoute: FastifyPluginAsyncTypebox = async (fastify) => {
     }
 
     const createdAt = Date.now()
-    const file: FileRecord = { id, owner, key, ...stored, createdAt, expiresAt: query.retention === undefined ? null : createdAt + query.retention * 1000 }
+    // With FILE_MAX_RETENTION set, every file has a retention (the longest by default), so
+    // a bucket lifecycle rule can back the sweeper up without deleting a kept file's bytes.
+    const retention = query.retention ?? fileMaxRetention
+    const file: FileRecord = { id, owner, key, ...stored, createdAt, expiresAt: retention === null ? null : createdAt + retention * 1000 }
     try {
       await linkStore.putFile(file)
       const link = query.share ? await createShareLink(shareDeps(fastify.config, linkStore), file, query) : undefined

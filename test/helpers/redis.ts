@@ -107,8 +107,12 @@ function spawnRedis (port: number, dir: string, options: SpawnOptions = {}): Pro
       ...(options.args ?? [])
     ], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
 
+    // A test process that dies without its teardown (a tap timeout) must not leave its
+    // redis-server behind: kill it when this process exits, whatever the reason.
+    const killOnExit = (): void => { proc.kill('SIGKILL') }
+    process.once('exit', killOnExit)
     // Registered before anything else so a fast exit can never be missed by stop().
-    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()))
+    const exited = new Promise<void>((resolve) => proc.once('exit', () => { process.off('exit', killOnExit); resolve() }))
     let output = ''
     let ready = false
 
