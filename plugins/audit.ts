@@ -32,6 +32,8 @@ export default fp(async function auditPlugin (fastify) {
   // pino's asynchronous destination (SonicBoom); lines are written as they are, so that a
   // line is exactly the event: no level, pid or hostname, and the event's own ISO time.
   const destination = pino.destination({ dest: path ?? 1, sync: false, mkdir: true, append: true })
+  // A full disk or a lost permission must not crash the gateway: say so in the app log.
+  destination.on('error', (err: Error) => { fastify.log.error({ err: { message: err.message } }, 'audit log write failed') })
   const line = path === null
     ? (event: AuditEvent) => JSON.stringify({ audit: true, ...event }) + '\n'
     : (event: AuditEvent) => JSON.stringify(event) + '\n'

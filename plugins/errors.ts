@@ -8,6 +8,18 @@ import { HttpError, badRequest } from '../src/errors.js'
 import { sendError } from '../src/problem.js'
 import { isRedisUnavailable } from '../src/stores/redis-link-store.js'
 
+// Codes from Fastify and its plugins (FST_*) are theirs to change: clients get ours.
+const CODES_BY_STATUS: Record<number, string> = {
+  404: 'LG_NOT_FOUND',
+  413: 'LG_PAYLOAD_TOO_LARGE',
+  415: 'LG_UNSUPPORTED_MEDIA_TYPE',
+  429: 'LG_RATE_LIMITED'
+}
+
+function publicCode (code: string | undefined, status: number): string {
+  return code?.startsWith('LG_') === true ? code : (CODES_BY_STATUS[status] ?? 'LG_BAD_REQUEST')
+}
+
 export default fp(async function errorsPlugin (fastify) {
   fastify.setErrorHandler(function onError (error: FastifyError, request, reply) {
     if (error instanceof HttpError) reply.headers(error.headers)
@@ -27,7 +39,7 @@ export default fp(async function errorsPlugin (fastify) {
       return sendError(request, reply, status, ours ? error.code : 'LG_INTERNAL', ours ? error.message : 'Internal Server Error')
     }
     request.log.info({ code: error.code, status }, error.message)
-    return sendError(request, reply, status, error.code ?? 'LG_BAD_REQUEST', error.message)
+    return sendError(request, reply, status, publicCode(error.code, status), error.message)
   })
 
   // Ajv coerces a query value like "1e400" to Infinity and then skips its range checks

@@ -38,9 +38,12 @@ export default fp(async function sweeperPlugin (fastify) {
     }
   }
 
-  let running: Promise<unknown> = Promise.resolve()
+  // One pass at a time: a tick while a pass still runs is skipped.
+  let running: Promise<void> | null = null
   const timer = setInterval(() => {
-    running = runOnce().catch((err: Error) => { fastify.log.warn({ err: { message: err.message } }, 'retention sweep failed') })
+    running ??= runOnce()
+      .then(() => {}, (err: Error) => { fastify.log.warn({ err: { message: err.message } }, 'retention sweep failed') })
+      .finally(() => { running = null })
   }, fastify.config.sweepInterval * 1000).unref()
 
   fastify.decorate('sweeper', { runOnce })

@@ -190,6 +190,8 @@ function redisConfig (str: (name: string) => string | undefined): RedisConfig | 
   return url === null ? null : { topology: 'single', url, keyPrefix }
 }
 
+const SECRET_VARIABLES = new Set(['JWT_SECRET', 'METRICS_TOKEN', 'REDIS_URL'])
+
 const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: false, strict: false })
 const validate = ajv.compile(schema)
 
@@ -203,7 +205,8 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   if (!validate(raw)) {
     const err = validate.errors?.[0]
     const name = err?.instancePath.slice(1) ?? 'configuration'
-    const given = typeof raw[name] === 'string' ? ` (got ${JSON.stringify(raw[name])})` : ''
+    // Values that may hold a secret (a password in a URL) are not repeated in the message.
+    const given = typeof raw[name] === 'string' && !SECRET_VARIABLES.has(name) ? ` (got ${JSON.stringify(raw[name])})` : ''
     throw new ConfigError(`${name} ${err?.message ?? 'is invalid'}${given}`)
   }
   const v = raw as Record<string, string | number | boolean | undefined>

@@ -42,7 +42,10 @@ const filesRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     // Record and links first: a link must never point at a missing object.
     const file = await linkStore.deleteFile(request.params.id)
     if (file !== null) {
-      await objectStore.delete(file.key)
+      // The file is gone for everyone now; bytes left behind are the bucket rule's to expire.
+      await objectStore.delete(file.key).catch((err: Error) => {
+        request.log.error({ err: { message: err.message }, fileId: file.id }, 'delete: object left behind')
+      })
       fastify.audit(request, 'file.deleted', { fileId: file.id, bytes: file.size })
     }
     return await reply.code(204).send(null)

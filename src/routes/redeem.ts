@@ -118,7 +118,10 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: { summary: 'Whether a share link is live; consumes nothing', params: TokenParamsSchema, response: { 200: Type.Null(), ...redeemErrors } }
   }, async (request, reply) => {
     const link = await linkStore.peek(hashToken(request.params.token))
-    if (link === null || linkStatus(link, Date.now()) !== 'active') throw linkGone()
+    const status = link === null ? 'not_found' : linkStatus(link, Date.now())
+    // A probe of an unknown token is a miss like any other (not audited: HEAD spends nothing).
+    if (status === 'not_found' || status === 'expired') await fastify.missGuard.miss(request)
+    if (status !== 'active') throw linkGone()
     return await reply.code(200).send(null)
   })
 

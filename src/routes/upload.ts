@@ -140,9 +140,11 @@ const uploadRoute: FastifyPluginAsyncTypebox = async (fastify) => {
       if (link !== undefined) fastify.audit(request, 'link.created', {}, link.record)
       return await reply.code(201).send({ ...fileView(file), link: link?.view })
     } catch (err) {
-      // All or nothing: a failed record or link takes the object with it.
-      await linkStore.deleteFile(id).catch(() => {})
-      await objectStore.delete(key).catch((e: unknown) => request.log.error({ err: e, key }, 'orphan object left after a failed upload'))
+      // All or nothing: a failed record or link takes the object with it, but only once the
+      // record is surely gone (the store may be down: a record must not lose its object).
+      const recordGone = await linkStore.deleteFile(id).then(() => true, () => false)
+      if (recordGone) await objectStore.delete(key).catch((e: unknown) => request.log.error({ err: e, key }, 'orphan object left after a failed upload'))
+      else request.log.error({ fileId: id }, 'upload failed and its record could not be removed: object kept')
       fastify.audit(request, 'file.upload_failed', { fileId: id, bytes: file.size, reason: (err as { code?: string }).code ?? 'error' })
       throw err
     }

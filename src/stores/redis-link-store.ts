@@ -190,14 +190,21 @@ export class RedisLinkStore implements LinkStore {
   }
 
   async deleteFile (id: string): Promise<FileRecord | null> {
+    const file = await this.getFile(id)
+    if (file === null) return null
+    // Links first (idempotent): if this fails halfway, the file is still there and the
+    // delete can be retried; it never leaves a live link to a deleted file.
+    const dropLinks = async (links: Record<string, string>): Promise<void> => {
+      await Promise.all(Object.entries(links).map(async ([linkId, tokenHash]) => await this.#dropLink(file.owner, linkId, tokenHash)))
+    }
+    await guard(this.#redis.hgetall(fileLinksKey(id)).then(dropLinks))
     const removed = await guard(this.#redis.lgDeleteFile(fileKey(id), fileLinksKey(id)))
     if (removed === null) return null
-    const file = toFile(pairs(removed[0]))
-    const links = pairs(removed[1])
+    // Links attached since the first pass (createLink re-checks the file after writing).
     await guard(Promise.all([
+      dropLinks(pairs(removed[1])),
       this.#redis.zrem(ownerFilesKey(file.owner), id),
-      this.#redis.zrem(RETENTION_KEY, id),
-      ...Object.entries(links).map(async ([linkId, tokenHash]) => await this.#dropLink(file.owner, linkId, tokenHash))
+      this.#redis.zrem(RETENTION_KEY, id)
     ]))
     return file
   }
