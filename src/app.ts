@@ -62,12 +62,13 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(linkStorePlugin)
   await app.register(objectStorePlugin, { s3Credentials: options.s3Credentials })
   await app.register(auditPlugin)
+  // Before any route (its own /metrics included), so that every route is documented.
+  await app.register(openapiPlugin)
   await app.register(metricsPlugin)
   await app.register(authPlugin)
   await app.register(rateLimitPlugin)
   await app.register(sweeperPlugin)
 
-  await app.register(openapiPlugin)
   await app.register(healthRoutes)
   await app.register(uploadRoute)
   await app.register(filesRoutes)
