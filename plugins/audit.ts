@@ -5,6 +5,7 @@ import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { EventEmitter } from 'node:events'
 import { pino } from 'pino'
+import { jwtSubject } from './auth.js'
 import { auditEvent, type AuditEvent, type AuditEventName, type AuditFields } from '../src/audit.js'
 import { LINK_HISTORY_GRACE_MS, type LinkRecord } from '../src/stores/link-store.js'
 
@@ -19,12 +20,6 @@ declare module 'fastify' {
     /** Emits 'event' with each AuditEvent, after it is written (metrics listen here). */
     auditEvents: EventEmitter<{ event: [AuditEvent] }>
   }
-}
-
-/** The subject of a request whose JWT was verified, else null. */
-function subjectOf (request: FastifyRequest): string | null {
-  const user = (request as { user?: { sub?: unknown } }).user
-  return typeof user?.sub === 'string' ? user.sub : null
 }
 
 export default fp(async function auditPlugin (fastify) {
@@ -42,7 +37,7 @@ export default fp(async function auditPlugin (fastify) {
   const audit: Audit = (request, name, fields = {}, link = null) => {
     const context = request === null
       ? SYSTEM
-      : { reqId: request.id, ip: request.ip, userAgent: request.headers['user-agent'], sub: subjectOf(request) }
+      : { reqId: request.id, ip: request.ip, userAgent: request.headers['user-agent'], sub: jwtSubject(request) }
     const event = auditEvent(name, context, { fileId: link?.fileId, linkId: link?.id, ...fields })
     destination.write(line(event))
     events.emit('event', event)

@@ -2,7 +2,7 @@
 import jwt from '@fastify/jwt'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { HttpError } from '../src/errors.js'
+import { unauthenticated, type HttpError } from '../src/errors.js'
 
 declare module '@fastify/jwt' {
   interface FastifyJWT {
@@ -17,7 +17,11 @@ declare module 'fastify' {
   }
 }
 
-export const unauthenticated = (detail: string): HttpError => new HttpError(401, 'LG_UNAUTHENTICATED', detail)
+/** The `sub` of a request whose JWT was verified (by authenticate or jwtVerify), else null. */
+export function jwtSubject (request: FastifyRequest): string | null {
+  const user = (request as { user?: { sub?: unknown } }).user
+  return typeof user?.sub === 'string' ? user.sub : null
+}
 
 export default fp(async function authPlugin (fastify) {
   await fastify.register(jwt, {

@@ -13,7 +13,7 @@ import diagnosticsChannel from 'node:diagnostics_channel'
 import { performance } from 'node:perf_hooks'
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client'
 import type { AuditEvent, DenialReason } from '../src/audit.js'
-import { HttpError } from '../src/errors.js'
+import { unauthenticated } from '../src/errors.js'
 import { ProblemSchema } from '../src/schemas.js'
 
 export interface Metrics {
@@ -234,7 +234,7 @@ export default fp(async function metricsPlugin (fastify) {
       const presented = /^Bearer +(\S+) *$/i.exec(request.headers.authorization ?? '')?.[1]
       if (presented === undefined || !matches(presented)) {
         reply.header('www-authenticate', 'Bearer')
-        throw new HttpError(401, 'LG_UNAUTHENTICATED', 'GET /metrics needs Authorization: Bearer <METRICS_TOKEN>')
+        throw unauthenticated('GET /metrics needs Authorization: Bearer <METRICS_TOKEN>')
       }
     }
     return await reply.type(scraped.contentType).send(await scraped.metrics())

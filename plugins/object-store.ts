@@ -1,8 +1,8 @@
 // Wires the ObjectStore port: S3 when S3_BUCKET is set, a local directory otherwise.
 import { S3Client } from '@aws-sdk/client-s3'
 import fp from 'fastify-plugin'
-import { createHmac } from 'node:crypto'
 import { resolve } from 'node:path'
+import { deriveKey } from '../src/domain/secrets.js'
 import { LocalObjectStore } from '../src/stores/local-object-store.js'
 import type { ObjectStore } from '../src/stores/object-store.js'
 import { S3ObjectStore } from '../src/stores/s3-object-store.js'
@@ -27,7 +27,7 @@ export default fp<ObjectStorePluginOptions>(async function objectStorePlugin (fa
     fastify.decorate('objectStore', new LocalObjectStore({
       dir: resolve(dataDir),
       // A key of its own, derived so that every restart with the same JWT_SECRET agrees.
-      secret: createHmac('sha256', jwtSecret).update('linkgate local object urls').digest(),
+      secret: deriveKey(jwtSecret, 'local object urls'),
       baseUrl: publicUrl
     }))
     return

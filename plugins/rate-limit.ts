@@ -12,6 +12,7 @@ import rateLimit, { type RateLimitOptions } from '@fastify/rate-limit'
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { hashToken } from '../src/domain/tokens.js'
+import { jwtSubject } from './auth.js'
 import { HttpError } from '../src/errors.js'
 
 const MINUTE = 60_000
@@ -38,8 +39,7 @@ export const tooManyRequests = (retryAfterSeconds: number, headers: Record<strin
   new HttpError(429, 'LG_RATE_LIMITED', `Too many requests: try again in ${retryAfterSeconds} seconds`, headers)
 
 function subject (request: FastifyRequest): string {
-  const user = (request as { user?: { sub?: unknown } }).user
-  return typeof user?.sub === 'string' ? user.sub : request.ip
+  return jwtSubject(request) ?? request.ip
 }
 
 export default fp(async function rateLimitPlugin (fastify) {

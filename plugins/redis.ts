@@ -4,7 +4,7 @@
 // offline queue is off, so a Redis outage turns into fast 503s instead of requests piling up.
 import fp from 'fastify-plugin'
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
-import { setTimeout as delay } from 'node:timers/promises'
+import { withTimeout } from '../src/with-timeout.js'
 import { redisUrlSettings, type RedisConfig } from '../src/config.js'
 
 declare module 'fastify' {
@@ -71,13 +71,9 @@ export default fp(async function redisPlugin (fastify) {
   // Starting while Redis is down is allowed: the gateway reports not ready until it connects.
   // The wait is bounded: with sentinels, connect() only settles once a sentinel answers.
   const connected = client.connect()
-  const deadline = new AbortController()
-  await Promise.race([
-    connected,
-    delay(START_WAIT_MS, undefined, { signal: deadline.signal }).then(() => { throw new Error(`no answer within ${START_WAIT_MS} ms`) })
-  ]).catch((err: Error) => fastify.log.error({ err: { message: err.message } }, 'redis is unreachable at start'))
-  deadline.abort()
   connected.catch(() => {})
+  await withTimeout(connected, START_WAIT_MS)
+    .catch((err: Error) => fastify.log.error({ err: { message: err.message } }, 'redis is unreachable at start'))
   fastify.decorate<Redis | Cluster | null>('redis', client)
   fastify.addHook('onClose', async () => {
     await client.quit().catch(() => client.disconnect())

@@ -80,3 +80,17 @@ export async function createShareLink (deps: ShareDeps, file: FileRecord, option
   if (!await deps.linkStore.createLink(link)) throw notFound('File')
   return { record: link, view: { ...linkView(link, now), token, url: `${deps.publicUrl}/s/${token}` } }
 }
+
+/** The caller's file; someone else's is indistinguishable from a missing one. */
+export async function ownFile (linkStore: LinkStore, id: string, owner: string): Promise<FileRecord> {
+  const file = await linkStore.getFile(id)
+  if (file === null || file.owner !== owner) throw notFound('File')
+  return file
+}
+
+/** The caller's link; someone else's is indistinguishable from a missing one. */
+export async function ownLink (linkStore: LinkStore, id: string, owner: string): Promise<LinkRecord> {
+  const link = await linkStore.getLink(id)
+  if (link === null || link.owner !== owner) throw notFound('Link')
+  return link
+}

@@ -1,7 +1,8 @@
 // CSRF protection for the download form without sessions or cookies: the page carries a
 // nonce that is an HMAC of the link id and an expiry, so only a page the gateway served
 // for that link, recently, can submit it.
-import { createHmac, timingSafeEqual } from 'node:crypto'
+import { createHmac } from 'node:crypto'
+import { sameMac } from './secrets.js'
 
 const LIFETIME_MS = 15 * 60 * 1000
 
@@ -18,8 +19,6 @@ export function checkFormNonce (secret: Buffer, linkId: string, nonce: string, n
   const parts = nonce.split('.')
   if (parts.length !== 2) return 'invalid'
   const [exp = '', sig = ''] = parts
-  const expected = Buffer.from(mac(secret, linkId, exp))
-  const given = Buffer.from(sig)
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'invalid'
+  if (!sameMac(sig, mac(secret, linkId, exp))) return 'invalid'
   return Number(exp) > now ? 'ok' : 'expired'
 }

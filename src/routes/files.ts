@@ -1,21 +1,12 @@
 // The caller's files: list, read, delete, and a short-lived download URL for the owner.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { notFound } from '../errors.js'
-import { fileView } from '../share.js'
+import { fileView, ownFile } from '../share.js'
 import { FileSchema, IdParamsSchema, PageQuerySchema, errorResponses } from '../schemas.js'
-import type { FileRecord } from '../stores/link-store.js'
 
 const filesRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const { linkStore, objectStore } = fastify
   const { signedUrlTtl } = fastify.config
   fastify.addHook('onRequest', fastify.authenticate)
-
-  /** Someone else's file is indistinguishable from a missing one. */
-  async function ownFile (id: string, owner: string): Promise<FileRecord> {
-    const file = await linkStore.getFile(id)
-    if (file === null || file.owner !== owner) throw notFound('File')
-    return file
-  }
 
   fastify.get('/v1/files', {
     config: { rateLimit: fastify.rateLimits.api },
@@ -32,13 +23,13 @@ const filesRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/v1/files/:id', {
     config: { rateLimit: fastify.rateLimits.api },
     schema: { summary: 'A file', params: IdParamsSchema, response: { 200: FileSchema, ...errorResponses } }
-  }, async (request) => fileView(await ownFile(request.params.id, request.user.sub)))
+  }, async (request) => fileView(await ownFile(linkStore, request.params.id, request.user.sub)))
 
   fastify.delete('/v1/files/:id', {
     config: { rateLimit: fastify.rateLimits.api },
     schema: { summary: 'Delete a file, its bytes and every link to it', params: IdParamsSchema, response: { 204: Type.Null(), ...errorResponses } }
   }, async (request, reply) => {
-    await ownFile(request.params.id, request.user.sub)
+    await ownFile(linkStore, request.params.id, request.user.sub)
     // Record and links first: a link must never point at a missing object.
     const file = await linkStore.deleteFile(request.params.id)
     if (file !== null) {
@@ -59,7 +50,7 @@ const filesRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 200: Type.Object({ url: Type.String(), expiresAt: Type.String({ format: 'date-time' }) }), ...errorResponses }
     }
   }, async (request, reply) => {
-    const file = await ownFile(request.params.id, request.user.sub)
+    const file = await ownFile(linkStore, request.params.id, request.user.sub)
     const expiresAt = new Date(Date.now() + signedUrlTtl * 1000).toISOString()
     const url = await objectStore.signedUrl(file.key, { filename: file.filename, contentType: file.contentType, disposition: 'attachment', expiresIn: signedUrlTtl })
     reply.header('cache-control', 'no-store')

@@ -1,23 +1,15 @@
 // Liveness and readiness for load balancers and orchestrators.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { setTimeout as delay } from 'node:timers/promises'
 import { sendProblem } from '../problem.js'
 import { ProblemSchema } from '../schemas.js'
+import { withTimeout } from '../with-timeout.js'
 
 const CHECK_TIMEOUT_MS = 2000
 // Readiness is cached briefly, so that /readyz cannot be used to hammer Redis and S3.
 const CACHE_MS = 1500
 
 async function check (probe: () => Promise<void>): Promise<'ok' | 'unavailable'> {
-  const timeout = new AbortController()
-  try {
-    await Promise.race([probe(), delay(CHECK_TIMEOUT_MS, undefined, { signal: timeout.signal }).then(() => { throw new Error('timeout') })])
-    return 'ok'
-  } catch {
-    return 'unavailable'
-  } finally {
-    timeout.abort()
-  }
+  return await withTimeout(probe(), CHECK_TIMEOUT_MS).then(() => 'ok' as const, () => 'unavailable' as const)
 }
 
 const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {

@@ -1,20 +1,13 @@
 // Share links: mint one for a file, list, read and revoke the caller's links.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { notFound } from '../errors.js'
-import { createShareLink, linkView, shareDeps } from '../share.js'
+import { createShareLink, linkView, ownFile, ownLink, shareDeps } from '../share.js'
 import { AuditEventSchema, IdParamsSchema, LinkOptionsSchema, LinkSchema, NewLinkSchema, PageQuerySchema, errorResponses } from '../schemas.js'
-import type { LinkRecord } from '../stores/link-store.js'
 
 const linksRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const { linkStore } = fastify
   const share = shareDeps(fastify.config, linkStore)
   fastify.addHook('onRequest', fastify.authenticate)
-
-  async function ownLink (id: string, owner: string): Promise<LinkRecord> {
-    const link = await linkStore.getLink(id)
-    if (link === null || link.owner !== owner) throw notFound('Link')
-    return link
-  }
 
   fastify.post('/v1/files/:id/links', {
     config: { rateLimit: fastify.rateLimits.api },
@@ -25,8 +18,7 @@ const linksRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 201: NewLinkSchema, ...errorResponses }
     }
   }, async (request, reply) => {
-    const file = await linkStore.getFile(request.params.id)
-    if (file === null || file.owner !== request.user.sub) throw notFound('File')
+    const file = await ownFile(linkStore, request.params.id, request.user.sub)
     const link = await createShareLink(share, file, request.body ?? {})
     fastify.audit(request, 'link.created', {}, link.record)
     reply.header('cache-control', 'no-store')
@@ -49,7 +41,7 @@ const linksRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/v1/links/:id', {
     config: { rateLimit: fastify.rateLimits.api },
     schema: { summary: 'A link', params: IdParamsSchema, response: { 200: LinkSchema, ...errorResponses } }
-  }, async (request) => linkView(await ownLink(request.params.id, request.user.sub)))
+  }, async (request) => linkView(await ownLink(linkStore, request.params.id, request.user.sub)))
 
   fastify.get('/v1/links/:id/events', {
     config: { rateLimit: fastify.rateLimits.api },
@@ -60,7 +52,7 @@ const linksRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 200: Type.Object({ items: Type.Array(AuditEventSchema) }), ...errorResponses }
     }
   }, async (request) => {
-    await ownLink(request.params.id, request.user.sub)
+    await ownLink(linkStore, request.params.id, request.user.sub)
     return { items: await linkStore.listEvents(request.params.id, request.query.limit) }
   })
 
@@ -68,7 +60,7 @@ const linksRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     config: { rateLimit: fastify.rateLimits.api },
     schema: { summary: 'Revoke a link', params: IdParamsSchema, response: { 204: Type.Null(), ...errorResponses } }
   }, async (request, reply) => {
-    const link = await ownLink(request.params.id, request.user.sub)
+    const link = await ownLink(linkStore, request.params.id, request.user.sub)
     if (!await linkStore.revokeLink(request.params.id, Date.now())) throw notFound('Link')
     fastify.audit(request, 'link.revoked', {}, link)
     return await reply.code(204).send(null)

@@ -5,14 +5,15 @@
 // preview bot's GET or HEAD never consumes one.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { createHmac } from 'node:crypto'
 import type { DenialReason } from '../audit.js'
 import { accessDenial } from '../domain/access.js'
 import { checkFormNonce, formNonce } from '../domain/form-nonce.js'
 import { prefersHtml } from '../domain/negotiation.js'
 import { verifyPassword } from '../domain/password.js'
+import { deriveKey } from '../domain/secrets.js'
 import { TOKEN_PATTERN, hashToken } from '../domain/tokens.js'
-import { HttpError } from '../errors.js'
+import { HttpError, unauthenticated } from '../errors.js'
+import { jwtSubject } from '../../plugins/auth.js'
 import { downloadPage, pageHeaders } from '../pages.js'
 import { ProblemSchema, errorResponses } from '../schemas.js'
 import { linkStatus, type LinkRecord } from '../stores/link-store.js'
@@ -28,7 +29,7 @@ const linkGone = (): HttpError => new HttpError(404, 'LG_NOT_FOUND', 'This link 
 
 const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const { linkStore, objectStore, config } = fastify
-  const formSecret = createHmac('sha256', config.jwtSecret).update('linkgate download form').digest()
+  const formSecret = deriveKey(config.jwtSecret, 'download form')
   // The form's POST ends in a redirect to the object store, which form-action must allow.
   const probe = await objectStore.signedUrl('files/origin', { filename: 'x', contentType: 'text/plain', disposition: 'attachment', expiresIn: 1 })
   const formPage = pageHeaders([...new Set([new URL(config.publicUrl).origin, new URL(probe).origin])])
@@ -46,9 +47,10 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     if (request.headers.authorization === undefined) return null
     try {
       await request.jwtVerify()
-      return typeof request.user.sub === 'string' && request.user.sub !== '' ? request.user.sub : null
+      const sub = jwtSubject(request)
+      return sub === '' ? null : sub
     } catch {
-      throw new HttpError(401, 'LG_UNAUTHENTICATED', 'The bearer token is invalid')
+      throw unauthenticated('The bearer token is invalid')
     }
   }
 

@@ -1,12 +1,13 @@
 // Embedded ObjectStore: a local directory. Its signed URLs point back at the gateway
 // (the /o/ route), signed with HMAC-SHA256 and an expiry, like a presigned S3 URL.
-import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto'
+import { createHmac, randomUUID } from 'node:crypto'
 import { createReadStream, createWriteStream } from 'node:fs'
 import { access, mkdir, rename, stat, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { contentDisposition } from '../domain/content-disposition.js'
+import { sameMac } from '../domain/secrets.js'
 import type { ObjectStore, PutOptions, SignedUrlOptions } from './object-store.js'
 
 /** Keys are made by the server (objectKey); anything else is refused before touching the disk. */
@@ -73,9 +74,7 @@ export class LocalObjectStore implements ObjectStore {
   /** Checks a URL made by signedUrl: signature first (constant time), then expiry. */
   verify (key: string, query: { exp?: string, ct?: string, cd?: string, sig?: string }, now = Date.now()): VerifyResult {
     const { exp = '', ct = '', cd = '', sig = '' } = query
-    const expected = Buffer.from(this.#sign(key, exp, ct, cd))
-    const given = Buffer.from(sig)
-    if (!KEY_RE.test(key) || given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    if (!KEY_RE.test(key) || !sameMac(sig, this.#sign(key, exp, ct, cd))) {
       return { ok: false, reason: 'bad_signature' }
     }
     if (!/^[0-9]+$/.test(exp) || Number(exp) * 1000 <= now) return { ok: false, reason: 'expired' }
