@@ -6,7 +6,6 @@ import { spawn } from 'node:child_process'
 import { createHmac } from 'node:crypto'
 import { once } from 'node:events'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
@@ -14,11 +13,13 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import t, { type Test } from 'tap'
 import type { AuditEvent } from '../src/audit.js'
 import { newId } from '../src/domain/ids.js'
-import { hashToken, newToken } from '../src/domain/tokens.js'
+import { newToken } from '../src/domain/tokens.js'
 import { AuditEventSchema } from '../src/schemas.js'
 import { TEST_JWT_SECRET, buildTestApp, multipartBody, type TestApp } from './helpers/app.js'
+import { link } from './helpers/records.js'
 import { startRedis } from './helpers/redis.js'
 import { startS3 } from './helpers/s3.js'
+import { SERVER_ENTRY, freePort } from './helpers/gateway.js'
 
 // ---------------------------------------------------------------------------------------
 // Validation
@@ -127,27 +128,9 @@ const base = { reason: null, sub: null, fileId: null, linkId: null, bytes: null 
 async function expiredLink (app: FastifyInstance, fileId: string): Promise<{ id: string, token: string }> {
   const file = await app.linkStore.getFile(fileId)
   if (file === null) throw new Error('no such file')
-  const token = newToken()
-  const id = newId()
-  await app.linkStore.createLink({
-    id,
-    fileId: file.id,
-    owner: file.owner,
-    tokenHash: hashToken(token),
-    createdAt: Date.now() - 10_000,
-    expiresAt: Date.now() - 1,
-    maxDownloads: null,
-    downloads: 0,
-    revokedAt: null,
-    access: 'public',
-    passwordHash: null,
-    disposition: 'attachment',
-    objectKey: file.key,
-    filename: file.filename,
-    contentType: file.contentType,
-    size: file.size
-  })
-  return { id, token }
+  const { record, token } = link(file, { createdAt: Date.now() - 10_000, expiresAt: Date.now() - 1 })
+  await app.linkStore.createLink(record)
+  return { id: record.id, token }
 }
 
 function b64url (value: object | string): string {
@@ -498,22 +481,12 @@ t.test('the AUDIT_LOG file: every event, in order, one JSON line each, no secret
 // ---------------------------------------------------------------------------------------
 // The compiled server: AUDIT_LOG unset → stdout with "audit": true; set → the file only
 
-const SERVER = join(import.meta.dirname, '..', 'dist', 'src', 'server.js')
-
-async function freePort (): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  return port
-}
-
 /** Runs the server, makes one unauthenticated request once it listens, stops it; returns its stdout. */
 async function serverRun (t: Test, env: Record<string, string>): Promise<{ stdout: string, status: number, code: number | null }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'linkgate-audit-'))
   t.teardown(async () => { await rm(dataDir, { recursive: true, force: true }) })
   const port = await freePort()
-  const child = spawn(process.execPath, [SERVER], {
+  const child = spawn(process.execPath, [SERVER_ENTRY], {
     env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })

@@ -1,82 +1,14 @@
 // Three gateway processes (the compiled server, as `npm start` runs it) on one Redis and
 // one s3rver: links, download counts and rate limits are the same whichever instance a
 // request reaches. Runs dist/src/server.js (npm test builds it first, see "pretest").
-import { spawn, type ChildProcessByStdio } from 'node:child_process'
-import { join } from 'node:path'
-import type { Readable } from 'node:stream'
 import t, { type Test } from 'tap'
 import { TEST_JWT_SECRET } from './helpers/app.js'
+import { s3Env, startGateway, type Gateway } from './helpers/gateway.js'
 import { startRedis, type TestRedis } from './helpers/redis.js'
 import { startS3, type TestS3 } from './helpers/s3.js'
 
-const SERVER = join(import.meta.dirname, '..', 'dist', 'src', 'server.js')
-const STARTUP_MS = 30_000
-
-interface Teardown { teardown: (fn: () => unknown) => void }
-
-interface Gateway {
-  base: string
-  child: ChildProcessByStdio<null, Readable, Readable>
-  /** Everything the process wrote so far (stdout and stderr), for failure messages. */
-  output: () => string
-}
-
-/** Stops a child: SIGTERM (graceful shutdown), SIGKILL if it is still there after 5 s. */
-async function stop (child: Gateway['child'], exited: Promise<unknown>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  child.kill('SIGTERM')
-  const killer = setTimeout(() => child.kill('SIGKILL'), 5000)
-  await exited
-  clearTimeout(killer)
-}
-
-/**
- * Spawns the server on a port of its own choosing (PORT=0, so no other process can take
- * it in between), resolves once it logs "Server listening", and kills it on teardown.
- */
-async function startGateway (t: Teardown, env: Record<string, string>): Promise<Gateway> {
-  const child = spawn(process.execPath, [SERVER], {
-    // Only what the test sets, so the machine's own environment cannot leak in.
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', SHUTDOWN_GRACE: '1', AWS_EC2_METADATA_DISABLED: 'true', ...env },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  const exited = new Promise<void>((resolve) => child.once('exit', () => { resolve() }))
-  // Even if this test process dies, the server must not outlive it.
-  const killOnExit = (): void => { child.kill('SIGKILL') }
-  process.once('exit', killOnExit)
-  t.teardown(async () => {
-    await stop(child, exited)
-    process.off('exit', killOnExit)
-  })
-
-  let output = ''
-  // Both pipes are drained for the whole life of the process: a full pipe would block it.
-  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => { reject(new Error(`no "Server listening" within ${STARTUP_MS} ms:\n${output}`)) }, STARTUP_MS)
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString()
-      const m = /Server listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(output)
-      if (m !== null) { clearTimeout(timer); resolve(Number(m[1])) }
-    })
-    child.once('exit', (code, signal) => { clearTimeout(timer); reject(new Error(`the server exited (${code ?? signal}) before listening:\n${output}`)) })
-  })
-  return { base: `http://127.0.0.1:${port}`, child, output: () => output }
-}
-
 function dependencyEnv (redis: TestRedis, keyPrefix: string, s3: TestS3): Record<string, string> {
-  return {
-    REDIS_URL: redis.url,
-    REDIS_KEY_PREFIX: keyPrefix,
-    S3_BUCKET: s3.bucket,
-    S3_ENDPOINT: s3.endpoint,
-    S3_REGION: s3.region,
-    S3_FORCE_PATH_STYLE: 'true',
-    AWS_ACCESS_KEY_ID: s3.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-    JWT_SECRET: TEST_JWT_SECRET,
-    PUBLIC_URL: 'http://gateway.test'
-  }
+  return { REDIS_URL: redis.url, REDIS_KEY_PREFIX: keyPrefix, ...s3Env(s3), PUBLIC_URL: 'http://gateway.test' }
 }
 
 async function startTrio (t: Test, env: Record<string, string>): Promise<[Gateway, Gateway, Gateway]> {

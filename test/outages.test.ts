@@ -2,18 +2,13 @@
 // process starting while Redis or S3 is unreachable (it stays up, reports not ready, and
 // recovers by itself when Redis comes back). The process tests run dist/src/server.js
 // (npm test builds it first, see "pretest").
-import { spawn, type ChildProcessByStdio } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer, type Socket } from 'node:net'
-import { join } from 'node:path'
-import type { Readable } from 'node:stream'
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { TEST_JWT_SECRET, buildTestApp, multipartBody } from './helpers/app.js'
+import { freePort, s3Env, startGateway } from './helpers/gateway.js'
 import { restartableRedis, startRedis } from './helpers/redis.js'
 import { startS3, type TestS3 } from './helpers/s3.js'
-
-const SERVER = join(import.meta.dirname, '..', 'dist', 'src', 'server.js')
-const STARTUP_MS = 30_000
 
 const redis = await startRedis(t)
 let prefixes = 0
@@ -24,15 +19,6 @@ async function timed<T> (fn: () => Promise<T>): Promise<{ value: T, ms: number }
   const started = Date.now()
   const value = await fn()
   return { value, ms: Date.now() - started }
-}
-
-async function freePort (): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  await once(server, 'close')
-  return port
 }
 
 t.test('S3 down under a running gateway', async (t) => {
@@ -128,58 +114,6 @@ t.test('S3 stalled (accepts connections, never answers) under a running gateway'
   t.ok(ready.ms < 4000, `bounded by the 2 s probe timeout (took ${ready.ms} ms)`)
   // An upload is not tried here: with requestTimeout only warning (throwOnRequestTimeout
   // is unset in plugins/object-store.ts), it does not end on its own.
-})
-
-interface Gateway {
-  base: string
-  child: ChildProcessByStdio<null, Readable, Readable>
-  output: () => string
-}
-
-/** Spawns the server (PORT=0: a free port of its own), resolves on "Server listening", kills it on teardown. */
-async function startGateway (t: Test, env: Record<string, string>): Promise<Gateway> {
-  const child = spawn(process.execPath, [SERVER], {
-    // Only what the test sets, so the machine's own environment cannot leak in.
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', SHUTDOWN_GRACE: '1', AWS_EC2_METADATA_DISABLED: 'true', JWT_SECRET: TEST_JWT_SECRET, ...env },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  const exited = new Promise<void>((resolve) => child.once('exit', () => { resolve() }))
-  const killOnExit = (): void => { child.kill('SIGKILL') }
-  process.once('exit', killOnExit)
-  t.teardown(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM')
-      const killer = setTimeout(() => child.kill('SIGKILL'), 5000)
-      await exited
-      clearTimeout(killer)
-    }
-    process.off('exit', killOnExit)
-  })
-
-  let output = ''
-  // Both pipes are drained for the whole life of the process (an outage logs a lot).
-  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
-  const started = Date.now()
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => { reject(new Error(`no "Server listening" within ${STARTUP_MS} ms:\n${output}`)) }, STARTUP_MS)
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString()
-      const m = /Server listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(output)
-      if (m !== null) { clearTimeout(timer); resolve(Number(m[1])) }
-    })
-    child.once('exit', (code, signal) => { clearTimeout(timer); reject(new Error(`the server exited (${code ?? signal}) before listening:\n${output}`)) })
-  })
-  t.comment(`listening after ${Date.now() - started} ms`)
-  return { base: `http://127.0.0.1:${port}`, child, output: () => output }
-}
-
-const s3Env = (s3: { bucket: string, endpoint: string, region: string, accessKeyId: string, secretAccessKey: string }): Record<string, string> => ({
-  S3_BUCKET: s3.bucket,
-  S3_ENDPOINT: s3.endpoint,
-  S3_REGION: s3.region,
-  S3_FORCE_PATH_STYLE: 'true',
-  AWS_ACCESS_KEY_ID: s3.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: s3.secretAccessKey
 })
 
 const { createSigner } = await import('fast-jwt')

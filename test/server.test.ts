@@ -3,25 +3,15 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import t from 'tap'
-
-const SERVER = join(import.meta.dirname, '..', 'dist', 'src', 'server.js')
-
-async function freePort (): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  return port
-}
+import { SERVER_ENTRY, freePort } from './helpers/gateway.js'
 
 function start (env: Record<string, string>): ReturnType<typeof spawn> {
   // Only what the test sets, so the machine's own environment cannot leak in.
-  return spawn(process.execPath, [SERVER], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  return spawn(process.execPath, [SERVER_ENTRY], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
 }
 
 async function exitOf (child: ReturnType<typeof spawn>): Promise<{ code: number | null, stderr: string }> {

@@ -5,7 +5,6 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { request } from 'node:http'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -14,16 +13,7 @@ import t from 'tap'
 import { TEST_JWT_SECRET, MiB } from './helpers/app.js'
 import { startRedis } from './helpers/redis.js'
 import { startS3 } from './helpers/s3.js'
-
-const SERVER = join(import.meta.dirname, '..', 'dist', 'src', 'server.js')
-
-async function freePort (): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  return port
-}
+import { SERVER_ENTRY, freePort } from './helpers/gateway.js'
 
 t.test('SIGTERM during an upload', async (t) => {
   const redis = await startRedis(t)
@@ -32,7 +22,7 @@ t.test('SIGTERM during an upload', async (t) => {
   t.teardown(async () => { await rm(dir, { recursive: true, force: true }) })
   const port = await freePort()
   const auditLog = join(dir, 'audit.log')
-  const child = spawn(process.execPath, [SERVER], {
+  const child = spawn(process.execPath, [SERVER_ENTRY], {
     env: {
       PATH: process.env.PATH ?? '',
       HOST: '127.0.0.1',

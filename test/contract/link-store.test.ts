@@ -6,7 +6,8 @@ import { EXPIRED_LINK_GRACE_MS } from '../../src/stores/link-store.js'
 import { MemoryLinkStore } from '../../src/stores/memory-link-store.js'
 import { RedisLinkStore } from '../../src/stores/redis-link-store.js'
 import { startRedis } from '../helpers/redis.js'
-import { API, contract, file, link } from './link-store-contract.js'
+import { file, link } from '../helpers/records.js'
+import { API, contract } from './link-store-contract.js'
 
 t.test('memory', async (t) => {
   contract(t, async (t) => {

@@ -1,9 +1,9 @@
 // GET /s/:token against a real Redis and s3rver: the redirect, its signature, the race.
 import t from 'tap'
 import { contentDisposition } from '../../src/domain/content-disposition.js'
-import { newId } from '../../src/domain/ids.js'
-import { hashToken, newToken } from '../../src/domain/tokens.js'
+import { newToken } from '../../src/domain/tokens.js'
 import { buildTestApp } from '../helpers/app.js'
+import { link } from '../helpers/records.js'
 import { startRedis } from '../helpers/redis.js'
 import { startS3 } from '../helpers/s3.js'
 import { verifyPresignedUrl } from '../helpers/sigv4.js'
@@ -84,25 +84,8 @@ t.test('unknown, revoked, deleted and expired links are all a plain 404', async 
   const live = await upload('e.txt', 'e', 'share=false')
   const file = await app.linkStore.getFile(live.id)
   if (file === null) throw new Error('uploaded file has no record')
-  const token = newToken()
-  await app.linkStore.createLink({
-    id: newId(),
-    fileId: file.id,
-    owner: file.owner,
-    tokenHash: hashToken(token),
-    createdAt: Date.now() - 10_000,
-    expiresAt: Date.now() - 1,
-    maxDownloads: null,
-    downloads: 0,
-    revokedAt: null,
-    access: 'public',
-    passwordHash: null,
-    disposition: 'attachment',
-    objectKey: file.key,
-    filename: file.filename,
-    contentType: file.contentType,
-    size: file.size
-  })
+  const { record, token } = link(file, { createdAt: Date.now() - 10_000, expiresAt: Date.now() - 1 })
+  await app.linkStore.createLink(record)
   t.equal((await app.inject({ url: `/s/${token}` })).statusCode, 404)
 })
 
