@@ -3,11 +3,12 @@
 // upload is about (queueSize + 1) × partSize whatever the file size.
 import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
-import { S3RequestPresigner, getSignedUrl } from '@aws-sdk/s3-request-presigner'
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import type { Readable } from 'node:stream'
 import { contentDisposition } from '../domain/content-disposition.js'
 import { HttpError, badGateway, unavailable } from '../errors.js'
 import type { ObjectStore, PutOptions, SignedUrlOptions } from './object-store.js'
+import { S3GetPresigner, escapeUri } from './sigv4.js'
 
 const MiB = 1024 * 1024
 const MAX_PARTS = 10_000
@@ -22,20 +23,14 @@ export interface S3ObjectStoreOptions {
   pingTimeout?: number
 }
 
-/** RFC 3986 percent-encoding, as SigV4 canonicalises query strings and paths. */
-function escapeUri (value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase())
-}
-
 /** Where GETs of this bucket go, found once by presigning a probe the SDK's slow way. */
 interface PresignTarget {
-  protocol: string
-  hostname: string
-  port: number | undefined
+  /** `https://host[:port]` */
+  origin: string
   host: string
   /** The path before the key: `/` (virtual-hosted) or `/<bucket>/` (path-style). */
   prefix: string
-  presigner: S3RequestPresigner
+  presigner: S3GetPresigner
 }
 
 const PROBE_KEY = 'linkgate-presign-probe'
@@ -115,23 +110,15 @@ export class S3ObjectStore implements ObjectStore {
 
   /**
    * getSignedUrl() runs the whole command middleware stack (about 500 µs a URL). The
-   * endpoint of a bucket does not change, so it is resolved once, and each URL is one
-   * SigV4 presign of a prepared request (tens of µs). Credentials still come from the
-   * client's provider on every call, so rotation (roles, STS) is followed.
+   * endpoint and region of a bucket do not change, so they are found once, from a probe
+   * presigned that slow way, and each URL is then one SigV4 signature (a few µs).
    */
   async #presignTarget (): Promise<PresignTarget> {
     this.#target ??= (async () => {
       const probe = new URL(await getSignedUrl(this.#client, new GetObjectCommand({ Bucket: this.#bucket, Key: PROBE_KEY }), { expiresIn: 60 }))
       const region = probe.searchParams.get('X-Amz-Credential')?.split('/')[2]
       if (!probe.pathname.endsWith(`/${PROBE_KEY}`) || region === undefined) throw new Error(`unexpected presigned URL shape: ${probe.origin}${probe.pathname}`)
-      return {
-        protocol: probe.protocol,
-        hostname: probe.hostname,
-        port: probe.port === '' ? undefined : Number(probe.port),
-        host: probe.host,
-        prefix: probe.pathname.slice(0, -PROBE_KEY.length),
-        presigner: new S3RequestPresigner({ ...this.#client.config, region: async () => region })
-      }
+      return { origin: probe.origin, host: probe.host, prefix: probe.pathname.slice(0, -PROBE_KEY.length), presigner: new S3GetPresigner(region) }
     })()
     this.#target.catch(() => { this.#target = undefined })
     return await this.#target
@@ -139,26 +126,27 @@ export class S3ObjectStore implements ObjectStore {
 
   async signedUrl (key: string, options: SignedUrlOptions): Promise<string> {
     const target = await this.#presignTarget()
-    // A URL must not outlive the credentials that sign it.
+    // From the client's provider on every call (it caches and refreshes them), so that
+    // rotated credentials (roles, STS) sign as soon as the SDK has them.
     const credentials = await this.#client.config.credentials()
-    const left = credentials.expiration === undefined ? Infinity : Math.floor((credentials.expiration.getTime() - Date.now()) / 1000)
-    const signed = await target.presigner.presign({
-      method: 'GET',
-      protocol: target.protocol,
-      hostname: target.hostname,
-      port: target.port,
-      path: target.prefix + key.split('/').map(escapeUri).join('/'),
+    const now = Date.now()
+    // A URL must not outlive the credentials that sign it.
+    const left = credentials.expiration === undefined ? Infinity : Math.floor((credentials.expiration.getTime() - now) / 1000)
+    if (left < 1) throw unavailable('object store (its credentials have expired)')
+    const path = target.prefix + key.split('/').map(escapeUri).join('/')
+    const query = target.presigner.presign(credentials, {
+      host: target.host,
+      path,
       query: {
         'response-content-disposition': contentDisposition(options.filename, options.disposition),
         'response-content-type': options.contentType,
+        // As the SDK's own URLs have it, so that the two can be compared byte for byte.
         'x-id': 'GetObject'
       },
-      headers: { host: target.host }
-    }, { expiresIn: Math.max(1, Math.min(options.expiresIn, left)) })
-    const query = Object.entries(signed.query ?? {})
-      .map(([k, v]) => `${escapeUri(k)}=${escapeUri(String(v))}`)
-      .join('&')
-    return `${target.protocol}//${target.host}${signed.path}?${query}`
+      expiresIn: Math.min(options.expiresIn, left),
+      now
+    })
+    return `${target.origin}${path}?${query}`
   }
 
   async ping (): Promise<void> {
