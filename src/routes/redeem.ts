@@ -16,7 +16,7 @@ import { HttpError, unauthenticated } from '../errors.js'
 import { jwtSubject } from '../../plugins/auth.js'
 import { downloadPage, pageHeaders } from '../pages.js'
 import { ProblemSchema, errorResponses } from '../schemas.js'
-import { linkStatus, type LinkRecord } from '../stores/link-store.js'
+import { linkStatus, type LinkRecord, type RedeemResult } from '../stores/link-store.js'
 
 const TokenParamsSchema = Type.Object({ token: Type.String({ pattern: TOKEN_PATTERN, description: 'The share token' }) })
 const FormSchema = Type.Object({
@@ -28,7 +28,7 @@ const redeemErrors = { ...errorResponses, 403: ProblemSchema }
 const linkGone = (): HttpError => new HttpError(404, 'LG_NOT_FOUND', 'This link is unknown, has expired, was revoked or has been used up.')
 
 const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { linkStore, objectStore, config } = fastify
+  const { linkStore, objectStore, config, redeemGuard: guard } = fastify
   const formSecret = deriveKey(config.jwtSecret, 'download form')
   // The form's POST ends in a redirect to the object store, which form-action must allow.
   const probe = await objectStore.signedUrl('files/origin', { filename: 'x', contentType: 'text/plain', disposition: 'attachment', expiresIn: 1 })
@@ -54,16 +54,19 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     }
   }
 
-  // After validation, so that a malformed token costs no I/O at all.
-  fastify.addHook('preHandler', async (request) => { await fastify.missGuard.checkClient(request) })
-
   /** Audits the refusal, counts a miss for the guessing kind, and returns the error to answer with. */
   async function deny (request: FastifyRequest, reason: DenialReason, link: LinkRecord | null, error: HttpError): Promise<HttpError> {
     fastify.audit(request, 'link.denied', { reason }, link)
     if (reason === 'not_found' || reason === 'expired' || reason === 'bad_password') {
-      await fastify.missGuard.miss(request, { wrongPassword: reason === 'bad_password' })
+      await guard.miss(request, { wrongPassword: reason === 'bad_password' })
     }
     return error
+  }
+
+  /** The answer to a redemption that failed. Guarded after the checks: it changed meanwhile. */
+  async function failure (request: FastifyRequest, result: RedeemResult & { ok: false }): Promise<HttpError> {
+    if (result.reason === 'limited') return guard.refusal(request, result.verdict)
+    return await deny(request, result.reason === 'guarded' ? 'not_found' : result.reason, result.link, linkGone())
   }
 
   async function accessError (link: LinkRecord, request: FastifyRequest): Promise<HttpError | null> {
@@ -83,7 +86,7 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
 
   async function passwordError (request: FastifyRequest, link: LinkRecord, password: string | undefined): Promise<HttpError | null> {
     if (link.passwordHash === null) return null
-    await fastify.missGuard.checkPassword(request)
+    await guard.checkPassword(request)
     if (password === undefined || password === '') {
       return await deny(request, 'unauthenticated', link, new HttpError(401, 'LG_PASSWORD_REQUIRED', 'This link needs its password (X-Link-Password header)'))
     }
@@ -115,20 +118,21 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   }
 
   // Declared before the GET, so that Fastify does not derive a HEAD from it (which would redeem).
+  // The budgets are spent after validation, so that a malformed token costs no I/O at all;
+  // the GET spends them in its redemption.
   fastify.head('/s/:token', {
-    config: { rateLimit: fastify.rateLimits.redeem },
+    preHandler: guard.admit,
     schema: { summary: 'Whether a share link is live; consumes nothing', params: TokenParamsSchema, response: { 200: Type.Null(), ...redeemErrors } }
   }, async (request, reply) => {
     const link = await linkStore.peek(hashToken(request.params.token))
     const status = link === null ? 'not_found' : linkStatus(link, Date.now())
     // A probe of an unknown token is a miss like any other (not audited: HEAD spends nothing).
-    if (status === 'not_found' || status === 'expired') await fastify.missGuard.miss(request)
+    if (status === 'not_found' || status === 'expired') await guard.miss(request)
     if (status !== 'active') throw linkGone()
     return await reply.code(200).send(null)
   })
 
   fastify.get('/s/:token', {
-    config: { rateLimit: fastify.rateLimits.redeem },
     schema: {
       summary: 'Redeem a share link: 302 to a presigned download URL (browsers get a page for limited or password links)',
       params: TokenParamsSchema,
@@ -138,7 +142,7 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request, reply) => {
     const tokenHash = hashToken(request.params.token)
     const interactive = prefersHtml(request.headers.accept)
-    let result = await linkStore.redeem(tokenHash, { interactive, checked: false })
+    let result = await linkStore.redeem(tokenHash, { interactive, checked: false, budgets: guard.budgets(request) })
     if (!result.ok && result.reason === 'guarded') {
       const { link } = result
       const denied = await accessError(link, request)
@@ -148,12 +152,12 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       if (wrong !== null) throw wrong
       result = await linkStore.redeem(tokenHash, { interactive, checked: true })
     }
-    if (!result.ok) throw await deny(request, result.reason === 'guarded' ? 'not_found' : result.reason, result.link, linkGone())
+    if (!result.ok) throw await failure(request, result)
     return await redirect(request, reply, result.link, 302)
   })
 
   fastify.post('/s/:token', {
-    config: { rateLimit: fastify.rateLimits.redeem },
+    preHandler: guard.admit,
     schema: {
       summary: 'Spend a download from the download page\'s form: 303 to a presigned download URL',
       params: TokenParamsSchema,
@@ -180,7 +184,7 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       throw wrong
     }
     const result = await linkStore.redeem(tokenHash, { interactive: true, checked: true })
-    if (!result.ok) throw await deny(request, result.reason === 'guarded' ? 'not_found' : result.reason, result.link, linkGone())
+    if (!result.ok) throw await failure(request, result)
     return await redirect(request, reply, result.link, 303)
   })
 }

@@ -43,17 +43,39 @@ export interface LinkRecord {
 export type LinkStatus = 'active' | 'expired' | 'exhausted' | 'revoked'
 export type DenyReason = 'not_found' | Exclude<LinkStatus, 'active'>
 
+/**
+ * A fixed-window counter that gates requests (a client's redemptions, its misses):
+ * `take` counts one and refuses once the count is over `max`; `check` counts nothing and
+ * refuses once the count has reached `max`. The window starts with the first count.
+ */
+export interface Budget {
+  key: string
+  mode: 'take' | 'check'
+  max: number
+  windowMs: number
+}
+
+/** Budgets are spent in order; the first refusal stops the rest (nothing after it counts). */
+export type BudgetVerdict =
+  | { ok: true }
+  /** `resetMs`: milliseconds until the refusing budget's window ends. */
+  | { ok: false, refused: Budget, resetMs: number }
+
 export type RedeemResult =
   | { ok: true, link: LinkRecord }
   | { ok: false, reason: DenyReason, link: LinkRecord | null }
   /** Live, but isGuarded(): nothing was counted; decide, then redeem again with `checked`. */
   | { ok: false, reason: 'guarded', link: LinkRecord }
+  /** A budget refused; the link was not looked at. */
+  | { ok: false, reason: 'limited', link: null, verdict: BudgetVerdict & { ok: false } }
 
 export interface RedeemOptions {
   /** A browser, which gets a page before a limited link is spent. */
   interactive: boolean
   /** The caller has checked access and password for this link. */
   checked: boolean
+  /** Spent first, in the same atomic step where the store can (one round trip). */
+  budgets?: Budget[]
 }
 
 export interface Page<T> { items: T[], next: string | null }
@@ -93,6 +115,8 @@ export interface LinkStore {
   redeem (tokenHash: string, options: RedeemOptions): Promise<RedeemResult>
   /** The link as it is, counting nothing; null when unknown. */
   peek (tokenHash: string): Promise<LinkRecord | null>
+  /** Spends `budgets` in order (see Budget), atomically where the store can. */
+  spend (budgets: Budget[]): Promise<BudgetVerdict>
 
   /** Appends to the link's capped history, kept until `keepUntil` (ms). */
   appendEvent (linkId: string, event: AuditEvent, keepUntil: number): Promise<void>

@@ -4,7 +4,7 @@ import { isGuarded } from '../domain/access.js'
 import type { AuditEvent } from '../audit.js'
 import {
   EXPIRED_LINK_GRACE_MS, LINK_HISTORY_MAX, linkStatus,
-  type FileRecord, type LinkRecord, type LinkStore, type Page, type PageQuery, type RedeemOptions, type RedeemResult
+  type Budget, type BudgetVerdict, type FileRecord, type LinkRecord, type LinkStore, type Page, type PageQuery, type RedeemOptions, type RedeemResult
 } from './link-store.js'
 
 function page<T extends { id: string }> (items: Iterable<T>, { limit, after }: PageQuery): Page<T> {
@@ -23,6 +23,7 @@ export class MemoryLinkStore implements LinkStore {
   /** file id → when its claim by the sweeper lapses */
   readonly #claims = new Map<string, number>()
   readonly #history = new Map<string, { events: AuditEvent[], keepUntil: number }>()
+  readonly #budgets = new Map<string, { count: number, resetAt: number }>()
   readonly #sweeper: NodeJS.Timeout
 
   constructor (sweepEveryMs = 60_000) {
@@ -35,6 +36,9 @@ export class MemoryLinkStore implements LinkStore {
     }
     for (const [id, history] of this.#history) {
       if (history.keepUntil <= now) this.#history.delete(id)
+    }
+    for (const [key, budget] of this.#budgets) {
+      if (budget.resetAt <= now) this.#budgets.delete(key)
     }
   }
 
@@ -118,7 +122,25 @@ export class MemoryLinkStore implements LinkStore {
     return this.#live(id === undefined ? undefined : this.#links.get(id))
   }
 
-  async redeem (tokenHash: string, { interactive, checked }: RedeemOptions): Promise<RedeemResult> {
+  async spend (budgets: Budget[]): Promise<BudgetVerdict> {
+    const now = Date.now()
+    for (const budget of budgets) {
+      let window = this.#budgets.get(budget.key)
+      if (window === undefined || window.resetAt <= now) window = { count: 0, resetAt: now + budget.windowMs }
+      if (budget.mode === 'take') {
+        window.count += 1
+        this.#budgets.set(budget.key, window)
+      }
+      if (budget.mode === 'take' ? window.count > budget.max : window.count >= budget.max) {
+        return { ok: false, refused: budget, resetMs: window.resetAt - now }
+      }
+    }
+    return { ok: true }
+  }
+
+  async redeem (tokenHash: string, { interactive, checked, budgets = [] }: RedeemOptions): Promise<RedeemResult> {
+    const verdict = await this.spend(budgets)
+    if (!verdict.ok) return { ok: false, reason: 'limited', link: null, verdict }
     const link = this.#byTokenHash(tokenHash)
     if (link === null) return { ok: false, reason: 'not_found', link: null }
     const status = linkStatus(link, Date.now())

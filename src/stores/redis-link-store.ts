@@ -15,12 +15,38 @@ import type { Access } from '../domain/access.js'
 import { unavailable } from '../errors.js'
 import {
   EXPIRED_LINK_GRACE_MS, LINK_HISTORY_MAX,
-  type DenyReason, type FileRecord, type LinkRecord, type LinkStore, type Page, type PageQuery, type RedeemOptions, type RedeemResult
+  type Budget, type BudgetVerdict, type DenyReason, type FileRecord, type LinkRecord, type LinkStore, type Page, type PageQuery, type RedeemOptions, type RedeemResult
 } from './link-store.js'
 
-// ARGV[1]: '1' for a browser (interactive), ARGV[2]: '1' when access and password were
-// checked. The 'guarded' rule is domain/access.ts isGuarded(), which the memory store uses.
-const REDEEM = `
+// Budgets (see link-store.ts Budget): KEYS[first..] are the counters, ARGV[arg..] holds
+// mode, max and window for each. Returns {index, ms left in its window} of the first
+// budget that refuses, or nil.
+const SPEND_FN = `
+local function spend (first, n, arg)
+  for i = 0, n - 1 do
+    local key, a = KEYS[first + i], arg + 3 * i
+    local refused
+    if ARGV[a] == 'take' then
+      local count = redis.call('INCR', key)
+      if count == 1 then redis.call('PEXPIRE', key, ARGV[a + 2]) end
+      refused = count > tonumber(ARGV[a + 1])
+    else
+      refused = tonumber(redis.call('GET', key) or '0') >= tonumber(ARGV[a + 1])
+    end
+    if refused then return {i + 1, math.max(0, redis.call('PTTL', key))} end
+  end
+  return nil
+end`
+
+const SPEND = `${SPEND_FN}
+return spend(1, #KEYS, 1) or {}`
+
+// KEYS[1]: the link, KEYS[2..]: budgets to spend first. ARGV[1]: '1' for a browser
+// (interactive), ARGV[2]: '1' when access and password were checked, ARGV[3..]: the
+// budgets'. The 'guarded' rule is domain/access.ts isGuarded(), which the memory store uses.
+const REDEEM = `${SPEND_FN}
+local refused = spend(2, #KEYS - 1, 3)
+if refused then return {'limited', refused[1], refused[2]} end
 local f = redis.call('HMGET', KEYS[1], 'expiresAt', 'maxDownloads', 'downloads', 'revokedAt', 'access', 'passwordHash')
 if not f[1] then return {'not_found'} end
 local t = redis.call('TIME')
@@ -54,6 +80,12 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSETNX', KEYS[1], 'revokedAt', ARGV[1])
 return 1`
 
+// One call per event on the hot path. The history's expiry is the link's (plus a grace),
+// which never changes: it is set with the first event.
+const APPEND_EVENT = `
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[2])
+if redis.call('PTTL', KEYS[1]) == -1 then redis.call('PEXPIREAT', KEYS[1], ARGV[3]) end`
+
 // Due files are claimed by pushing their score to the end of the lease: one caller gets
 // each, and a claimer that dies leaves it due again once the lease is over.
 const CLAIM = `
@@ -61,12 +93,17 @@ local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, to
 for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], 'XX', ARGV[2], id) end
 return ids`
 
+type Arg = string | number
+
 interface Scripts {
-  lgRedeem: (linkKey: string, interactive: string, checked: string) => Promise<string[]>
+  /** Key count first (the budgets vary). */
+  lgSpend: (...args: Arg[]) => Promise<[number, number] | []>
+  lgRedeem: (...args: Arg[]) => Promise<string[]>
   lgAttach: (fileKey: string, linksKey: string, linkId: string, tokenHash: string) => Promise<number>
   lgDeleteFile: (fileKey: string, linksKey: string) => Promise<[string[], string[]] | null>
   lgRevoke: (linkKey: string, at: number) => Promise<number>
   lgClaim: (retentionKey: string, now: number, until: number, limit: number) => Promise<string[]>
+  lgAppendEvent: (eventsKey: string, max: number, event: string, keepUntil: number) => Promise<null>
 }
 
 const fileKey = (id: string): string => `file:{${id}}`
@@ -77,6 +114,11 @@ const ownerFilesKey = (owner: string): string => `owner:${owner}:files`
 const ownerLinksKey = (owner: string): string => `owner:${owner}:links`
 const eventsKey = (linkId: string): string => `events:${linkId}`
 const RETENTION_KEY = 'retention'
+
+/** The budgets as script arguments: their keys, and ARGV triples. */
+function budgetArgs (budgets: Budget[]): { keys: string[], argv: Arg[] } {
+  return { keys: budgets.map((b) => b.key), argv: budgets.flatMap((b) => [b.mode, b.max, b.windowMs]) }
+}
 
 function pairs (flat: string[]): Record<string, string> {
   const out: Record<string, string> = {}
@@ -148,14 +190,19 @@ async function guard<T> (work: Promise<T>): Promise<T> {
 
 export class RedisLinkStore implements LinkStore {
   readonly #redis: (Redis | Cluster) & Scripts
+  /** On Cluster, a script only reaches keys of one slot: budgets go one by one, apart from the link. */
+  readonly #cluster: boolean
 
   constructor (redis: Redis | Cluster) {
-    redis.defineCommand('lgRedeem', { numberOfKeys: 1, lua: REDEEM })
+    redis.defineCommand('lgSpend', { lua: SPEND })
+    redis.defineCommand('lgRedeem', { lua: REDEEM })
     redis.defineCommand('lgAttach', { numberOfKeys: 2, lua: ATTACH })
     redis.defineCommand('lgDeleteFile', { numberOfKeys: 2, lua: DELETE_FILE })
     redis.defineCommand('lgRevoke', { numberOfKeys: 1, lua: REVOKE })
     redis.defineCommand('lgClaim', { numberOfKeys: 1, lua: CLAIM })
+    redis.defineCommand('lgAppendEvent', { numberOfKeys: 1, lua: APPEND_EVENT })
     this.#redis = redis as (Redis | Cluster) & Scripts
+    this.#cluster = redis.isCluster
   }
 
   async putFile (file: FileRecord): Promise<void> {
@@ -260,8 +307,25 @@ export class RedisLinkStore implements LinkStore {
     return await guard(this.#redis.lgRevoke(linkKey(tokenHash), at)) === 1
   }
 
-  async redeem (tokenHash: string, { interactive, checked }: RedeemOptions): Promise<RedeemResult> {
-    const [status, ...flat] = await guard(this.#redis.lgRedeem(linkKey(tokenHash), interactive ? '1' : '0', checked ? '1' : '0'))
+  async spend (budgets: Budget[]): Promise<BudgetVerdict> {
+    for (const batch of this.#cluster ? budgets.map((b) => [b]) : [budgets]) {
+      const { keys, argv } = budgetArgs(batch)
+      const [index, resetMs] = await guard(this.#redis.lgSpend(keys.length, ...keys, ...argv))
+      if (index !== undefined) return { ok: false, refused: batch[index - 1] as Budget, resetMs: resetMs ?? 0 }
+    }
+    return { ok: true }
+  }
+
+  async redeem (tokenHash: string, { interactive, checked, budgets = [] }: RedeemOptions): Promise<RedeemResult> {
+    let inline = budgets
+    if (this.#cluster && budgets.length > 0) {
+      const verdict = await this.spend(budgets)
+      if (!verdict.ok) return { ok: false, reason: 'limited', link: null, verdict }
+      inline = []
+    }
+    const { keys, argv } = budgetArgs(inline)
+    const [status, ...flat] = await guard(this.#redis.lgRedeem(1 + keys.length, linkKey(tokenHash), ...keys, interactive ? '1' : '0', checked ? '1' : '0', ...argv))
+    if (status === 'limited') return { ok: false, reason: 'limited', link: null, verdict: { ok: false, refused: inline[Number(flat[0]) - 1] as Budget, resetMs: Number(flat[1]) } }
     if (status === 'not_found' || flat.length === 0) return { ok: false, reason: 'not_found', link: null }
     const link = toLink(pairs(flat))
     if (status === 'ok') return { ok: true, link }
@@ -274,11 +338,7 @@ export class RedisLinkStore implements LinkStore {
   }
 
   async appendEvent (linkId: string, event: AuditEvent, keepUntil: number): Promise<void> {
-    const key = eventsKey(linkId)
-    await guard(Promise.all([
-      this.#redis.xadd(key, 'MAXLEN', '~', LINK_HISTORY_MAX, '*', 'e', JSON.stringify(event)),
-      this.#redis.pexpireat(key, keepUntil)
-    ]))
+    await guard(this.#redis.lgAppendEvent(eventsKey(linkId), LINK_HISTORY_MAX, JSON.stringify(event), keepUntil))
   }
 
   async listEvents (linkId: string, limit: number): Promise<AuditEvent[]> {

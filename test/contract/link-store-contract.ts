@@ -3,7 +3,7 @@
 import type { Test } from 'tap'
 import { newId } from '../../src/domain/ids.js'
 import { hashToken, newToken } from '../../src/domain/tokens.js'
-import type { FileRecord, LinkStore } from '../../src/stores/link-store.js'
+import type { Budget, BudgetVerdict, FileRecord, LinkStore } from '../../src/stores/link-store.js'
 import { file, link } from '../helpers/records.js'
 
 /** An API client that has checked nothing yet. */
@@ -32,6 +32,57 @@ export function contract (t: Test, makeStore: (t: Test) => Promise<LinkStore>): 
     t.match(await store.redeem(hashToken(limited.token), { interactive: true, checked: false }), { ok: false, reason: 'exhausted' }, 'spent beats guarded')
     await store.revokeLink(restricted.record.id, 1)
     t.match(await store.redeem(hashToken(restricted.token), API), { ok: false, reason: 'revoked' })
+  })
+
+  t.test('budgets: take counts and refuses over max, check refuses at max and counts nothing, the first refusal stops the rest', async (t) => {
+    const store = await makeStore(t)
+    const key = (name: string): string => `budget:${name}:${newId()}`
+    const requests: Budget = { key: key('requests'), mode: 'take', max: 2, windowMs: 60_000 }
+    const misses: Budget = { key: key('misses'), mode: 'check', max: 1, windowMs: 600_000 }
+    const verdicts = []
+    for (let i = 0; i < 3; i++) verdicts.push(await store.spend([requests]))
+    t.match(verdicts, [{ ok: true }, { ok: true }, { ok: false, refused: requests }])
+    const refused = verdicts[2] as BudgetVerdict & { ok: false }
+    t.ok(refused.resetMs > 55_000 && refused.resetMs <= 60_000, `the window's rest (${refused.resetMs} ms)`)
+
+    const other = { ...requests, key: key('requests') }
+    t.match(await store.spend([misses, other]), { ok: true }, 'nothing counted yet: the check passes')
+    t.match(await store.spend([{ ...misses, mode: 'take', max: 10 }]), { ok: true }, 'a miss is counted')
+    t.match(await store.spend([misses, other]), { ok: false, refused: misses }, 'the check refuses at max')
+    t.match(await store.spend([{ ...other, max: 1 }]), { ok: false }, 'the refused check stopped the take after it: one was counted, not two')
+    const inMissWindow = await store.spend([misses])
+    t.ok(!inMissWindow.ok && inMissWindow.resetMs > 590_000, 'a check reports its own window')
+
+    const racing = { ...requests, key: key('race'), max: 7 }
+    const raced = await Promise.all(Array.from({ length: 50 }, async () => await store.spend([racing])))
+    t.equal(raced.filter((v) => v.ok).length, 7, 'racing takes grant exactly max')
+  })
+
+  t.test('a window ends: its budget is whole again', async (t) => {
+    const store = await makeStore(t)
+    const budget: Budget = { key: `budget:short:${newId()}`, mode: 'take', max: 1, windowMs: 100 }
+    t.match(await store.spend([budget]), { ok: true })
+    const refused = await store.spend([budget])
+    t.match(refused, { ok: false })
+    // Waiting out the window is what this tests: time itself, not synchronisation.
+    await new Promise((resolve) => setTimeout(resolve, 150))
+    t.match(await store.spend([budget]), { ok: true })
+  })
+
+  t.test('redeem spends its budgets first; a refusal reads and counts nothing', async (t) => {
+    const store = await makeStore(t)
+    const f = file()
+    await store.putFile(f)
+    const { record, token } = link(f, { maxDownloads: 10 })
+    await store.createLink(record)
+    const requests: Budget = { key: `budget:redeem:${newId()}`, mode: 'take', max: 2, windowMs: 60_000 }
+    const options = { ...API, budgets: [requests] }
+    t.match(await store.redeem(hashToken(token), options), { ok: true, link: { downloads: 1 } })
+    t.match(await store.redeem(hashToken(newToken()), options), { ok: false, reason: 'not_found' }, 'an unknown token spends one too')
+    const limited = await store.redeem(hashToken(token), options)
+    t.match(limited, { ok: false, reason: 'limited', link: null, verdict: { ok: false, refused: requests } })
+    t.equal((await store.peek(hashToken(token)))?.downloads, 1, 'the refused redemption counted no download')
+    t.match(await store.redeem(hashToken(token), API), { ok: true, link: { downloads: 2 } }, 'without budgets, nothing stops it')
   })
 
   t.test('peek reads a link without counting', async (t) => {

@@ -2,7 +2,8 @@
 import { Redis } from 'ioredis'
 import t from 'tap'
 import { hashToken, newToken } from '../../src/domain/tokens.js'
-import { EXPIRED_LINK_GRACE_MS } from '../../src/stores/link-store.js'
+import { auditEvent } from '../../src/audit.js'
+import { EXPIRED_LINK_GRACE_MS, LINK_HISTORY_GRACE_MS } from '../../src/stores/link-store.js'
 import { MemoryLinkStore } from '../../src/stores/memory-link-store.js'
 import { RedisLinkStore } from '../../src/stores/redis-link-store.js'
 import { startRedis } from '../helpers/redis.js'
@@ -38,6 +39,15 @@ t.test('redis', async (t) => {
     const ttl = await c.pttl(`link:${record.tokenHash}`)
     t.ok(ttl > 60_000 + EXPIRED_LINK_GRACE_MS - 5000 && ttl <= 60_000 + EXPIRED_LINK_GRACE_MS, `pttl ${ttl}`)
     t.ok(await c.pttl(`lid:${record.id}`) > EXPIRED_LINK_GRACE_MS)
+
+    const keepUntil = record.expiresAt + LINK_HISTORY_GRACE_MS
+    const event = auditEvent('link.redeemed', { reqId: 'r', ip: '127.0.0.1', userAgent: undefined, sub: null }, { linkId: record.id })
+    const before = Date.now()
+    await store.appendEvent(record.id, event, keepUntil)
+    const historyTtl = await c.pttl(`events:${record.id}`)
+    t.ok(historyTtl > keepUntil - before - 5000 && historyTtl <= keepUntil - before, `the history expires after the link's grace (pttl ${historyTtl})`)
+    await store.appendEvent(record.id, event, keepUntil)
+    t.same(await store.listEvents(record.id, 10), [event, event])
   })
 
   t.test('racing instances (separate connections) still grant exactly maxDownloads', async (t) => {
