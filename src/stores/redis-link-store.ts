@@ -57,9 +57,10 @@ elseif tonumber(f[1]) <= now then status = 'expired'
 elseif f[2] and tonumber(f[3]) >= tonumber(f[2]) then status = 'exhausted'
 elseif ARGV[2] ~= '1' and (f[5] ~= '"public"' or f[6] or (ARGV[1] == '1' and f[2])) then status = 'guarded'
 else redis.call('HINCRBY', KEYS[1], 'downloads', 1) end
-local out = redis.call('HGETALL', KEYS[1])
-table.insert(out, 1, status)
-return out`
+-- The record as one JSON object: one string to decode instead of 30-odd.
+local flat, record = redis.call('HGETALL', KEYS[1]), {}
+for i = 1, #flat, 2 do record[flat[i]] = flat[i + 1] end
+return {status, cjson.encode(record)}`
 
 // Attach only to a file that still exists; the caller re-checks after writing the link.
 const ATTACH = `
@@ -95,10 +96,17 @@ return ids`
 
 type Arg = string | number
 
+/**
+ * Budgets one call spends at most. A script's key count is fixed per command (ioredis
+ * needs it to prefix the keys and to route them by slot), so each count has its own:
+ * lgSpend<n> takes n budget keys, lgRedeem<n> the link's and n budget keys.
+ */
+const MAX_BUDGETS = 3
+
+type SpendScript = (...args: Arg[]) => Promise<[number, number] | []>
+type RedeemScript = (...args: Arg[]) => Promise<string[]>
+
 interface Scripts {
-  /** Key count first (the budgets vary). */
-  lgSpend: (...args: Arg[]) => Promise<[number, number] | []>
-  lgRedeem: (...args: Arg[]) => Promise<string[]>
   lgAttach: (fileKey: string, linksKey: string, linkId: string, tokenHash: string) => Promise<number>
   lgDeleteFile: (fileKey: string, linksKey: string) => Promise<[string[], string[]] | null>
   lgRevoke: (linkKey: string, at: number) => Promise<number>
@@ -114,6 +122,17 @@ const ownerFilesKey = (owner: string): string => `owner:${owner}:files`
 const ownerLinksKey = (owner: string): string => `owner:${owner}:links`
 const eventsKey = (linkId: string): string => `events:${linkId}`
 const RETENTION_KEY = 'retention'
+
+/** A command made by defineCommand, bound to its client. */
+function definedCommand<T extends (...args: Arg[]) => Promise<unknown>> (redis: Redis | Cluster, name: string): T {
+  const command = (redis as unknown as Record<string, T | undefined>)[name]
+  if (command === undefined) throw new Error(`${name} was not defined`)
+  return command.bind(redis) as T
+}
+
+function tooManyBudgets (n: number): never {
+  throw new Error(`${n} budgets in one call; at most ${MAX_BUDGETS}`)
+}
 
 /** The budgets as script arguments: their keys, and ARGV triples. */
 function budgetArgs (budgets: Budget[]): { keys: string[], argv: Arg[] } {
@@ -190,12 +209,22 @@ async function guard<T> (work: Promise<T>): Promise<T> {
 
 export class RedisLinkStore implements LinkStore {
   readonly #redis: (Redis | Cluster) & Scripts
+  readonly #spendScripts: (budgets: number) => SpendScript
+  readonly #redeemScripts: (budgets: number) => RedeemScript
   /** On Cluster, a script only reaches keys of one slot: budgets go one by one, apart from the link. */
   readonly #cluster: boolean
 
   constructor (redis: Redis | Cluster) {
-    redis.defineCommand('lgSpend', { lua: SPEND })
-    redis.defineCommand('lgRedeem', { lua: REDEEM })
+    const spend: SpendScript[] = []
+    const redeem: RedeemScript[] = []
+    for (let n = 0; n <= MAX_BUDGETS; n++) {
+      redis.defineCommand(`lgSpend${n}`, { numberOfKeys: n, lua: SPEND })
+      redis.defineCommand(`lgRedeem${n}`, { numberOfKeys: 1 + n, lua: REDEEM })
+      spend.push(definedCommand(redis, `lgSpend${n}`))
+      redeem.push(definedCommand(redis, `lgRedeem${n}`))
+    }
+    this.#spendScripts = (n) => spend[n] ?? tooManyBudgets(n)
+    this.#redeemScripts = (n) => redeem[n] ?? tooManyBudgets(n)
     redis.defineCommand('lgAttach', { numberOfKeys: 2, lua: ATTACH })
     redis.defineCommand('lgDeleteFile', { numberOfKeys: 2, lua: DELETE_FILE })
     redis.defineCommand('lgRevoke', { numberOfKeys: 1, lua: REVOKE })
@@ -310,7 +339,7 @@ export class RedisLinkStore implements LinkStore {
   async spend (budgets: Budget[]): Promise<BudgetVerdict> {
     for (const batch of this.#cluster ? budgets.map((b) => [b]) : [budgets]) {
       const { keys, argv } = budgetArgs(batch)
-      const [index, resetMs] = await guard(this.#redis.lgSpend(keys.length, ...keys, ...argv))
+      const [index, resetMs] = await guard(this.#spendScripts(keys.length)(...keys, ...argv))
       if (index !== undefined) return { ok: false, refused: batch[index - 1] as Budget, resetMs: resetMs ?? 0 }
     }
     return { ok: true }
@@ -324,10 +353,10 @@ export class RedisLinkStore implements LinkStore {
       inline = []
     }
     const { keys, argv } = budgetArgs(inline)
-    const [status, ...flat] = await guard(this.#redis.lgRedeem(1 + keys.length, linkKey(tokenHash), ...keys, interactive ? '1' : '0', checked ? '1' : '0', ...argv))
-    if (status === 'limited') return { ok: false, reason: 'limited', link: null, verdict: { ok: false, refused: inline[Number(flat[0]) - 1] as Budget, resetMs: Number(flat[1]) } }
-    if (status === 'not_found' || flat.length === 0) return { ok: false, reason: 'not_found', link: null }
-    const link = toLink(pairs(flat))
+    const [status, ...reply] = await guard(this.#redeemScripts(keys.length)(linkKey(tokenHash), ...keys, interactive ? '1' : '0', checked ? '1' : '0', ...argv))
+    if (status === 'limited') return { ok: false, reason: 'limited', link: null, verdict: { ok: false, refused: inline[Number(reply[0]) - 1] as Budget, resetMs: Number(reply[1]) } }
+    if (status === 'not_found' || reply[0] === undefined) return { ok: false, reason: 'not_found', link: null }
+    const link = toLink(JSON.parse(reply[0]) as Record<string, string>)
     if (status === 'ok') return { ok: true, link }
     return status === 'guarded' ? { ok: false, reason: 'guarded', link } : { ok: false, reason: status as DenyReason, link }
   }

@@ -83,6 +83,16 @@ export function contract (t: Test, makeStore: (t: Test) => Promise<LinkStore>): 
     t.match(limited, { ok: false, reason: 'limited', link: null, verdict: { ok: false, refused: requests } })
     t.equal((await store.peek(hashToken(token)))?.downloads, 1, 'the refused redemption counted no download')
     t.match(await store.redeem(hashToken(token), API), { ok: true, link: { downloads: 2 } }, 'without budgets, nothing stops it')
+
+    // Many clients at once: their budgets' keys spread over every shard of a Cluster.
+    const clients = Array.from({ length: 40 }, (_, i): Budget[] => [
+      { key: `budget:miss:${newId()}-${i}`, mode: 'check', max: 5, windowMs: 60_000 },
+      { key: `budget:redeem:${newId()}-${i}`, mode: 'take', max: 5, windowMs: 60_000 }
+    ])
+    const racing = await Promise.all(clients.map(async (budgets) => await store.redeem(hashToken(token), { ...API, budgets })))
+    t.equal(racing.filter((r) => !r.ok && r.reason === 'limited').length, 0, 'no client was over its budget')
+    t.equal(racing.filter((r) => r.ok).length, 8, 'the link granted the 8 downloads it had left')
+    t.equal((await store.peek(hashToken(token)))?.downloads, 10)
   })
 
   t.test('peek reads a link without counting', async (t) => {

@@ -50,6 +50,17 @@ t.test('redis', async (t) => {
     t.same(await store.listEvents(record.id, 10), [event, event])
   })
 
+  t.test('budget counters live under the key prefix', async (t) => {
+    const c = await client()
+    const store = new RedisLinkStore(c)
+    await store.spend([{ key: 'budget:prefixed', mode: 'take', max: 5, windowMs: 60_000 }])
+    await store.redeem(hashToken(newToken()), { ...API, budgets: [{ key: 'budget:prefixed', mode: 'take', max: 5, windowMs: 60_000 }] })
+    const raw = new Redis(redis.url)
+    t.teardown(async () => { await raw.quit() })
+    t.equal(await raw.get(`${redis.keyPrefix}budget:prefixed`), '2')
+    t.equal(await raw.exists('budget:prefixed'), 0)
+  })
+
   t.test('racing instances (separate connections) still grant exactly maxDownloads', async (t) => {
     const stores = await Promise.all([client(), client(), client()]).then((cs) => cs.map((c) => new RedisLinkStore(c)))
     const [first] = stores
