@@ -1,6 +1,7 @@
 // Presigning in isolation, in this process: the gateway's S3ObjectStore.signedUrl (what a
-// redemption calls) against the SDK's getSignedUrl, with and without the same response
-// overrides. No request leaves the process: signing is local computation.
+// redemption calls), for a new object each time and for one hot object, against the SDK's
+// getSignedUrl, with and without the same response overrides. No request leaves the
+// process: signing is local computation.
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 // Compiled, this is dist/bench/presign.js importing dist/src/stores/s3-object-store.js.
@@ -9,8 +10,8 @@ import { contentDisposition } from '../src/domain/content-disposition.js'
 import type { BenchS3 } from './infra.js'
 import { s3Client } from './upload.js'
 
-export type PresignVariant = 'S3ObjectStore.signedUrl' | 'getSignedUrl, same overrides' | 'getSignedUrl, bare'
-export const PRESIGN_VARIANTS: PresignVariant[] = ['S3ObjectStore.signedUrl', 'getSignedUrl, same overrides', 'getSignedUrl, bare']
+export type PresignVariant = 'S3ObjectStore.signedUrl' | 'S3ObjectStore.signedUrl, same object' | 'getSignedUrl, same overrides' | 'getSignedUrl, bare'
+export const PRESIGN_VARIANTS: PresignVariant[] = ['S3ObjectStore.signedUrl', 'S3ObjectStore.signedUrl, same object', 'getSignedUrl, same overrides', 'getSignedUrl, bare']
 
 const KEY = 'files/01JBENCHMARK0000000000000'
 const FILE = { filename: 'quarterly report – final (v2).pdf', contentType: 'application/pdf', disposition: 'attachment' as const, expiresIn: 60 }
@@ -26,9 +27,15 @@ export class Presigner {
     this.#bucket = s3.bucket
   }
 
+  #calls = 0
+
   async #one (variant: PresignVariant): Promise<string> {
     switch (variant) {
+      // A new object each call: every URL is a new signature.
       case 'S3ObjectStore.signedUrl':
+        return await this.#store.signedUrl(`${KEY}-${++this.#calls}`, FILE)
+      // One hot link: within a second the store hands out the URL it signed (the same bytes).
+      case 'S3ObjectStore.signedUrl, same object':
         return await this.#store.signedUrl(KEY, FILE)
       case 'getSignedUrl, same overrides':
         return await getSignedUrl(this.#client, new GetObjectCommand({
@@ -66,7 +73,7 @@ export class Presigner {
       const params = [...url.searchParams].filter(([k]) => !skip.includes(k)).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)
       return `${url.origin}${url.pathname}?${new URLSearchParams(params).toString()}`
     }
-    const store = await this.#one('S3ObjectStore.signedUrl')
+    const store = await this.#one('S3ObjectStore.signedUrl, same object')
     const sdk = await this.#one('getSignedUrl, same overrides')
     if (norm(store, []) === norm(sdk, [])) return 'identical to getSignedUrl\'s for the same request'
     const timeless = ['X-Amz-Date', 'X-Amz-Signature']

@@ -311,7 +311,7 @@ async function presignBench (s3: BenchS3): Promise<string> {
     '',
     table(['variant', 'µs / URL', 'URLs/s (one core)', '÷ bare'], rows),
     '',
-    'S3ObjectStore.signedUrl is dist/src/stores/s3-object-store.js, as compiled from the working tree; "same overrides" is the SDK\'s getSignedUrl for the GET the gateway signs (response-content-disposition and -type), "bare" without them.',
+    'S3ObjectStore.signedUrl is dist/src/stores/s3-object-store.js, as compiled from the working tree, signing a new object each call; "same object" asks for one object again and again, which the store signs once a second (X-Amz-Date counts seconds, so a second signature would be the same bytes); "same overrides" is the SDK\'s getSignedUrl for the GET the gateway signs (response-content-disposition and -type), "bare" without them.',
     `Check: the store's URL is ${check}.`
   ].join('\n')
 }

@@ -1,7 +1,7 @@
 // The audit trail: every security-relevant event as one JSON line (to AUDIT_LOG, or to
 // stdout with `audit: true`), written asynchronously and flushed on close; events about
 // a link also go to the link's history in the LinkStore, for its owner to read.
-import type { FastifyRequest } from 'fastify'
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { EventEmitter } from 'node:events'
 import { pino } from 'pino'
@@ -34,6 +34,21 @@ export default fp(async function auditPlugin (fastify) {
     : (event: AuditEvent) => JSON.stringify(event) + '\n'
   const events = new EventEmitter<{ event: [AuditEvent] }>()
 
+  // Histories are written once per tick, one call per link, so that a link redeemed many
+  // times at once costs one Redis command, not one each. Best effort: a history must never
+  // fail or slow the request it describes. In flight writes are awaited on close.
+  const pending = new Map<string, { events: AuditEvent[], keepUntil: number, log: FastifyBaseLogger }>()
+  const writing = new Set<Promise<void>>()
+  function writeHistories (): void {
+    for (const [linkId, { events, keepUntil, log }] of pending) {
+      const write = fastify.linkStore.appendEvents(linkId, events, keepUntil)
+        .catch((err: Error) => { log.warn({ err: { message: err.message } }, 'audit history write failed') })
+        .finally(() => { writing.delete(write) })
+      writing.add(write)
+    }
+    pending.clear()
+  }
+
   const audit: Audit = (request, name, fields = {}, link = null) => {
     const context = request === null
       ? SYSTEM
@@ -42,15 +57,22 @@ export default fp(async function auditPlugin (fastify) {
     destination.write(line(event))
     events.emit('event', event)
     if (link !== null) {
-      // Best effort: the history must never fail or slow the request it describes.
-      fastify.linkStore.appendEvent(link.id, event, link.expiresAt + LINK_HISTORY_GRACE_MS)
-        .catch((err: Error) => { (request?.log ?? fastify.log).warn({ err: { message: err.message } }, 'audit history write failed') })
+      let history = pending.get(link.id)
+      if (history === undefined) {
+        // After this tick's other requests, before any later one (whose reads see it).
+        if (pending.size === 0) process.nextTick(writeHistories)
+        history = { events: [], keepUntil: link.expiresAt + LINK_HISTORY_GRACE_MS, log: request?.log ?? fastify.log }
+        pending.set(link.id, history)
+      }
+      history.events.push(event)
     }
   }
 
   fastify.decorate('audit', audit)
   fastify.decorate('auditEvents', events)
   fastify.addHook('onClose', async () => {
+    writeHistories()
+    await Promise.all(writing)
     await new Promise<void>((resolve) => {
       destination.flush(() => {
         // stdout stays open for the application log.

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
+import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
 import type { AuditEvent } from '../src/audit.js'
 import { newId } from '../src/domain/ids.js'
@@ -452,6 +453,24 @@ t.test('GET /v1/links/:id/events in embedded mode (memory history)', async (t) =
   const embedded = await buildTestApp(t, { setup: exposeRequestId })
   t.equal(embedded.config.redis, null)
   await historyScenario(t, embedded, driver(embedded.app))
+})
+
+t.test('a burst on one link: every redemption is in its history, even those right before close', async (t) => {
+  const own = await buildTestApp(t, { redis: { ...redis, keyPrefix: `${redis.keyPrefix}burst:` }, s3 })
+  const owner = own.auth('owner')
+  const up = await own.app.inject({ method: 'POST', url: '/v1/files?filename=b.txt&share=true', headers: { authorization: owner, 'content-type': 'text/plain' }, body: 'b' })
+  const { link } = up.json()
+  const burst = await Promise.all(Array.from({ length: 60 }, async () => await own.app.inject({ url: `/s/${link.token}` })))
+  t.ok(burst.every((r) => r.statusCode === 302))
+  const history = await own.app.inject({ url: `/v1/links/${link.id}/events?limit=1000`, headers: { authorization: owner } })
+  t.equal(history.json().items.length, 61, 'read right after: 60 redemptions and the creation')
+  // Answered, but their history not yet written when close() begins.
+  const last = await Promise.all(Array.from({ length: 10 }, async () => await own.app.inject({ url: `/s/${link.token}` })))
+  t.ok(last.every((r) => r.statusCode === 302))
+  await own.app.close()
+  const raw = new Redis(redis.url)
+  t.teardown(async () => { await raw.quit() })
+  t.equal(await raw.xlen(`${redis.keyPrefix}burst:events:${String(link.id)}`), 71, 'written before Redis was closed')
 })
 
 t.test('the AUDIT_LOG file: every event, in order, one JSON line each, no secret', async (t) => {

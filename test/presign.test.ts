@@ -86,6 +86,25 @@ t.test('the signing key is per day: a URL signed just after midnight uses the ne
     true, 'a new secret on the same day is not signed with the cached key of the old one')
 })
 
+t.test('within one second the same request is the same URL (as signing it again would be); a new second or new credentials sign anew', async (t) => {
+  const presigner = new S3GetPresigner('eu-west-3')
+  const credentials = { accessKeyId: 'AKID', secretAccessKey: 'secret' }
+  const request = { host: 'h:1', path: '/b/k', query: { 'x-id': 'GetObject' }, expiresIn: 60 }
+  const fresh = (now: number, creds = credentials): string => new S3GetPresigner('eu-west-3').presign(creds, { ...request, now })
+  const first = presigner.presign(credentials, { ...request, now: AT - 999 })
+  t.equal(first, fresh(AT - 999))
+  t.equal(presigner.presign(credentials, { ...request, now: AT - 1 }), first, 'later in the same second: the same bytes')
+  t.equal(presigner.presign(credentials, { ...request, now: AT }), fresh(AT), 'the next second signs with its own X-Amz-Date')
+  t.not(fresh(AT), first)
+  const other = presigner.presign(credentials, { ...request, path: '/b/other', now: AT })
+  t.equal(other, new S3GetPresigner('eu-west-3').presign(credentials, { ...request, path: '/b/other', now: AT }), 'another object is its own URL')
+  t.not(other, fresh(AT))
+  const rotated = { accessKeyId: 'AKID2', secretAccessKey: 'secret2' }
+  const afterRotation = presigner.presign(rotated, { ...request, now: AT })
+  t.equal(afterRotation, fresh(AT, rotated), 'new credentials in the same second sign anew')
+  t.equal(verifyPresignedUrl(`http://h:1/b/k?${afterRotation}`, { secretAccessKey: 'secret2', now: new Date(AT) }).valid, true)
+})
+
 t.test('S3ObjectStore.signedUrl follows rotated credentials and never outlives them', async (t) => {
   // The SDK refreshes credentials that expire within 5 minutes on every call, so each URL
   // below asks the provider again and sees what it hands out now.

@@ -118,8 +118,8 @@ export interface LinkStore {
   /** Spends `budgets` in order (see Budget), atomically where the store can. */
   spend (budgets: Budget[]): Promise<BudgetVerdict>
 
-  /** Appends to the link's capped history, kept until `keepUntil` (ms). */
-  appendEvent (linkId: string, event: AuditEvent, keepUntil: number): Promise<void>
+  /** Appends to the link's capped history (oldest first), kept until `keepUntil` (ms). */
+  appendEvents (linkId: string, events: AuditEvent[], keepUntil: number): Promise<void>
   /** Newest first. */
   listEvents (linkId: string, limit: number): Promise<AuditEvent[]>
 

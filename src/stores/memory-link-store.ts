@@ -155,10 +155,10 @@ export class MemoryLinkStore implements LinkStore {
     return link === null ? null : { ...link }
   }
 
-  async appendEvent (linkId: string, event: AuditEvent, keepUntil: number): Promise<void> {
+  async appendEvents (linkId: string, events: AuditEvent[], keepUntil: number): Promise<void> {
     const history = this.#history.get(linkId) ?? { events: [], keepUntil }
-    history.events.push(event)
-    if (history.events.length > LINK_HISTORY_MAX) history.events.shift()
+    history.events.push(...events)
+    if (history.events.length > LINK_HISTORY_MAX) history.events.splice(0, history.events.length - LINK_HISTORY_MAX)
     history.keepUntil = Math.max(history.keepUntil, keepUntil)
     this.#history.set(linkId, history)
   }

@@ -81,11 +81,11 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSETNX', KEYS[1], 'revokedAt', ARGV[1])
 return 1`
 
-// One call per event on the hot path. The history's expiry is the link's (plus a grace),
-// which never changes: it is set with the first event.
-const APPEND_EVENT = `
-redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[2])
-if redis.call('PTTL', KEYS[1]) == -1 then redis.call('PEXPIREAT', KEYS[1], ARGV[3]) end`
+// ARGV[3..]: events, oldest first. The history's expiry is the link's (plus a grace), which
+// never changes: it is set with the first event.
+const APPEND_EVENTS = `
+for i = 3, #ARGV do redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[i]) end
+if redis.call('PTTL', KEYS[1]) == -1 then redis.call('PEXPIREAT', KEYS[1], ARGV[2]) end`
 
 // Due files are claimed by pushing their score to the end of the lease: one caller gets
 // each, and a claimer that dies leaves it due again once the lease is over.
@@ -111,7 +111,7 @@ interface Scripts {
   lgDeleteFile: (fileKey: string, linksKey: string) => Promise<[string[], string[]] | null>
   lgRevoke: (linkKey: string, at: number) => Promise<number>
   lgClaim: (retentionKey: string, now: number, until: number, limit: number) => Promise<string[]>
-  lgAppendEvent: (eventsKey: string, max: number, event: string, keepUntil: number) => Promise<null>
+  lgAppendEvents: (eventsKey: string, max: number, keepUntil: number, ...events: string[]) => Promise<null>
 }
 
 const fileKey = (id: string): string => `file:{${id}}`
@@ -229,7 +229,7 @@ export class RedisLinkStore implements LinkStore {
     redis.defineCommand('lgDeleteFile', { numberOfKeys: 2, lua: DELETE_FILE })
     redis.defineCommand('lgRevoke', { numberOfKeys: 1, lua: REVOKE })
     redis.defineCommand('lgClaim', { numberOfKeys: 1, lua: CLAIM })
-    redis.defineCommand('lgAppendEvent', { numberOfKeys: 1, lua: APPEND_EVENT })
+    redis.defineCommand('lgAppendEvents', { numberOfKeys: 1, lua: APPEND_EVENTS })
     this.#redis = redis as (Redis | Cluster) & Scripts
     this.#cluster = redis.isCluster
   }
@@ -366,8 +366,8 @@ export class RedisLinkStore implements LinkStore {
     return h.id === undefined ? null : toLink(h)
   }
 
-  async appendEvent (linkId: string, event: AuditEvent, keepUntil: number): Promise<void> {
-    await guard(this.#redis.lgAppendEvent(eventsKey(linkId), LINK_HISTORY_MAX, JSON.stringify(event), keepUntil))
+  async appendEvents (linkId: string, events: AuditEvent[], keepUntil: number): Promise<void> {
+    await guard(this.#redis.lgAppendEvents(eventsKey(linkId), LINK_HISTORY_MAX, keepUntil, ...events.map((event) => JSON.stringify(event))))
   }
 
   async listEvents (linkId: string, limit: number): Promise<AuditEvent[]> {

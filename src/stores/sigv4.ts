@@ -40,10 +40,19 @@ const hmac = (key: Buffer | string, data: string): Buffer => createHmac('sha256'
 /** `20261128T173512Z` */
 const amzDate = (ms: number): string => new Date(ms).toISOString().replace(/[-:]|\.\d{3}/g, '')
 
+/** URLs kept from the current second, at most. */
+const MEMO_MAX = 10_000
+
 export class S3GetPresigner {
   readonly #region: string
   /** The last signing key: it depends only on the secret, the day and the region. */
   #cached: { secret: string, day: string, key: Buffer } | undefined
+  /**
+   * X-Amz-Date counts whole seconds, so within one second the same request with the same
+   * credentials signs to the very same bytes: those are kept for the rest of the second
+   * (a link redeemed many times a second is signed once a second).
+   */
+  #memo: { second: number, credentials: SigningCredentials, urls: Map<string, string> } | undefined
 
   constructor (region: string) {
     this.#region = region
@@ -59,7 +68,21 @@ export class S3GetPresigner {
 
   /** The signed query string (without `?`) that makes `GET <path>` on `host` valid for `expiresIn` seconds. */
   presign (credentials: SigningCredentials, request: PresignRequest): string {
-    const time = amzDate(request.now ?? Date.now())
+    const now = request.now ?? Date.now()
+    const second = Math.floor(now / 1000)
+    if (this.#memo?.second !== second || this.#memo.credentials !== credentials) this.#memo = { second, credentials, urls: new Map() }
+    const { urls } = this.#memo
+    const id = JSON.stringify([request.host, request.path, request.expiresIn, request.query])
+    let signed = urls.get(id)
+    if (signed === undefined) {
+      signed = this.#sign(credentials, request, now)
+      if (urls.size < MEMO_MAX) urls.set(id, signed)
+    }
+    return signed
+  }
+
+  #sign (credentials: SigningCredentials, request: PresignRequest, now: number): string {
+    const time = amzDate(now)
     const day = time.slice(0, 8)
     const scope = `${day}/${this.#region}/s3/aws4_request`
     const params: Array<[string, string]> = [
