@@ -11,7 +11,6 @@
 //   retention              zset   file ids by when they are due (or when a sweeper's claim lapses)
 import type { Cluster, Redis } from 'ioredis'
 import type { AuditEvent } from '../audit.js'
-import type { Access } from '../domain/access.js'
 import { unavailable } from '../errors.js'
 import {
   EXPIRED_LINK_GRACE_MS, LINK_HISTORY_MAX,
@@ -47,7 +46,7 @@ return spend(1, #KEYS, 1) or {}`
 const REDEEM = `${SPEND_FN}
 local refused = spend(2, #KEYS - 1, 3)
 if refused then return {'limited', refused[1], refused[2]} end
-local f = redis.call('HMGET', KEYS[1], 'expiresAt', 'maxDownloads', 'downloads', 'revokedAt', 'access', 'passwordHash')
+local f = redis.call('HMGET', KEYS[1], 'expiresAt', 'maxDownloads', 'downloads', 'revokedAt', 'access', 'passwordHash', 'record')
 if not f[1] then return {'not_found'} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -56,11 +55,8 @@ if f[4] then status = 'revoked'
 elseif tonumber(f[1]) <= now then status = 'expired'
 elseif f[2] and tonumber(f[3]) >= tonumber(f[2]) then status = 'exhausted'
 elseif ARGV[2] ~= '1' and (f[5] ~= '"public"' or f[6] or (ARGV[1] == '1' and f[2])) then status = 'guarded'
-else redis.call('HINCRBY', KEYS[1], 'downloads', 1) end
--- The record as one JSON object: one string to decode instead of 30-odd.
-local flat, record = redis.call('HGETALL', KEYS[1]), {}
-for i = 1, #flat, 2 do record[flat[i]] = flat[i + 1] end
-return {status, cjson.encode(record)}`
+else f[3] = redis.call('HINCRBY', KEYS[1], 'downloads', 1) end
+return {status, f[7], f[3], f[4]}`
 
 // Attach only to a file that still exists; the caller re-checks after writing the link.
 const ATTACH = `
@@ -104,7 +100,7 @@ type Arg = string | number
 const MAX_BUDGETS = 3
 
 type SpendScript = (...args: Arg[]) => Promise<[number, number] | []>
-type RedeemScript = (...args: Arg[]) => Promise<string[]>
+type RedeemScript = (...args: Arg[]) => Promise<Array<string | number | null>>
 
 interface Scripts {
   lgAttach: (fileKey: string, linksKey: string, linkId: string, tokenHash: string) => Promise<number>
@@ -159,25 +155,19 @@ function toFile (h: Record<string, string>): FileRecord {
   }
 }
 
-function toLink (h: Record<string, string>): LinkRecord {
-  return {
-    id: h.id ?? '',
-    fileId: h.fileId ?? '',
-    owner: h.owner ?? '',
-    tokenHash: h.tokenHash ?? '',
-    createdAt: Number(h.createdAt),
-    expiresAt: Number(h.expiresAt),
-    maxDownloads: h.maxDownloads === undefined ? null : Number(h.maxDownloads),
-    downloads: Number(h.downloads),
-    revokedAt: h.revokedAt === undefined ? null : Number(h.revokedAt),
-    access: JSON.parse(h.access ?? '"public"') as Access,
-    passwordHash: h.passwordHash ?? null,
-    disposition: h.disposition === 'inline' ? 'inline' : 'attachment',
-    objectKey: h.objectKey ?? '',
-    filename: h.filename ?? '',
-    contentType: h.contentType ?? '',
-    size: Number(h.size)
-  }
+/**
+ * A link's hash: `record`, the link as JSON but for its counters (it never changes, and is
+ * one string to read back), copies of the fields the scripts decide on, and the counters
+ * they write (`downloads`, `revokedAt`).
+ */
+function linkFields (link: LinkRecord): Record<string, string> {
+  const { downloads, revokedAt, ...record } = link
+  const { expiresAt, maxDownloads, access, passwordHash } = link
+  return fields({ record: JSON.stringify(record), expiresAt, maxDownloads, access, passwordHash, downloads, revokedAt })
+}
+
+function toLink (record: string, downloads: string | number, revokedAt: string | number | null | undefined): LinkRecord {
+  return { ...JSON.parse(record) as Omit<LinkRecord, 'downloads' | 'revokedAt'>, downloads: Number(downloads), revokedAt: revokedAt === null || revokedAt === undefined ? null : Number(revokedAt) }
 }
 
 /** Record → hash fields; null fields are left out, which the scripts read as "unset". */
@@ -307,7 +297,7 @@ export class RedisLinkStore implements LinkStore {
     if (attached === 0) return false
     const keepUntil = link.expiresAt + EXPIRED_LINK_GRACE_MS
     await guard(Promise.all([
-      this.#redis.multi().hset(linkKey(link.tokenHash), fields(link)).pexpireat(linkKey(link.tokenHash), keepUntil).exec(),
+      this.#redis.multi().hset(linkKey(link.tokenHash), linkFields(link)).pexpireat(linkKey(link.tokenHash), keepUntil).exec(),
       this.#redis.set(linkIdKey(link.id), link.tokenHash, 'PXAT', keepUntil),
       this.#redis.zadd(ownerLinksKey(link.owner), 0, link.id)
     ]))
@@ -323,7 +313,7 @@ export class RedisLinkStore implements LinkStore {
     const tokenHash = await guard(this.#redis.get(linkIdKey(id)))
     if (tokenHash === null) return null
     const h = await guard(this.#redis.hgetall(linkKey(tokenHash)))
-    return h.id === undefined ? null : toLink(h)
+    return h.record === undefined ? null : toLink(h.record, h.downloads ?? 0, h.revokedAt)
   }
 
   async listLinks (owner: string, query: PageQuery): Promise<Page<LinkRecord>> {
@@ -355,15 +345,16 @@ export class RedisLinkStore implements LinkStore {
     const { keys, argv } = budgetArgs(inline)
     const [status, ...reply] = await guard(this.#redeemScripts(keys.length)(linkKey(tokenHash), ...keys, interactive ? '1' : '0', checked ? '1' : '0', ...argv))
     if (status === 'limited') return { ok: false, reason: 'limited', link: null, verdict: { ok: false, refused: inline[Number(reply[0]) - 1] as Budget, resetMs: Number(reply[1]) } }
-    if (status === 'not_found' || reply[0] === undefined) return { ok: false, reason: 'not_found', link: null }
-    const link = toLink(JSON.parse(reply[0]) as Record<string, string>)
+    const [record, downloads = 0, revokedAt] = reply
+    if (status === 'not_found' || typeof record !== 'string') return { ok: false, reason: 'not_found', link: null }
+    const link = toLink(record, downloads ?? 0, revokedAt)
     if (status === 'ok') return { ok: true, link }
     return status === 'guarded' ? { ok: false, reason: 'guarded', link } : { ok: false, reason: status as DenyReason, link }
   }
 
   async peek (tokenHash: string): Promise<LinkRecord | null> {
     const h = await guard(this.#redis.hgetall(linkKey(tokenHash)))
-    return h.id === undefined ? null : toLink(h)
+    return h.record === undefined ? null : toLink(h.record, h.downloads ?? 0, h.revokedAt)
   }
 
   async appendEvents (linkId: string, events: AuditEvent[], keepUntil: number): Promise<void> {

@@ -66,7 +66,7 @@ t.test('password: missing 401, wrong 403, right 302; stored only as a scrypt has
   t.teardown(async () => { await raw.quit() })
   const keys = await raw.keys(`${redis.keyPrefix}link:*`)
   const stored = await Promise.all(keys.map(async (k) => await raw.hgetall(k)))
-  const mine = stored.find((h) => h.id === link.id)
+  const mine = stored.find((h) => JSON.parse(h.record ?? '{}').id === link.id)
   t.match(mine?.passwordHash, /^scrypt\$32768\$8\$1\$[\w-]+\$[\w-]+$/)
   t.notOk(JSON.stringify(stored).includes(password), 'the password is nowhere in Redis')
   for (const bad of ['short', 'x'.repeat(257)]) {
