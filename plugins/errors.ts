@@ -1,7 +1,7 @@
 // One error handler and one not-found handler: every error is an RFC 9457 problem
 // (application/problem+json) with a stable `code`, or a page for browsers; 5xx details
 // stay in the log.
-import type { FastifyError } from 'fastify'
+import type { FastifyError, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { redactUrl } from '../src/logger.js'
 import { HttpError, badRequest } from '../src/errors.js'
@@ -43,14 +43,20 @@ export default fp(async function errorsPlugin (fastify) {
   })
 
   // Ajv coerces a query value like "1e400" to Infinity and then skips its range checks
-  // (a coerced non-finite number is not re-checked): refuse such numbers everywhere.
-  fastify.addHook('preHandler', async (request) => {
+  // (a coerced non-finite number is not re-checked): the routes that take numbers refuse
+  // such numbers (the others pay nothing for it).
+  async function finiteNumbers (request: FastifyRequest): Promise<void> {
     for (const [part, value] of [['querystring', request.query], ['params', request.params], ['body', request.body]] as const) {
       if (value === null || typeof value !== 'object') continue
       for (const [name, field] of Object.entries(value)) {
         if (typeof field === 'number' && !Number.isFinite(field)) throw badRequest('LG_BAD_REQUEST', `${part}/${name} must be a finite number`)
       }
     }
+  }
+  fastify.addHook('onRoute', (route) => {
+    const { querystring, params, body } = route.schema ?? {}
+    if (!/"type":"(number|integer)"/.test(JSON.stringify([querystring, params, body]))) return
+    route.preHandler = [finiteNumbers, ...[route.preHandler ?? []].flat()]
   })
 
   fastify.setNotFoundHandler(function onNotFound (request, reply) {

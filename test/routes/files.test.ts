@@ -34,6 +34,10 @@ t.test('listing pages through the caller\'s files, newest first', async (t) => {
   for (const bad of ['limit=0', 'limit=101', 'limit=x', 'cursor=nope']) {
     t.equal((await app.inject({ url: `/v1/files?${bad}`, headers: { authorization: auth('lister') } })).statusCode, 400, bad)
   }
+  // Ajv coerces "1e400" to Infinity, which passes `maximum`: refused all the same.
+  const infinite = await app.inject({ url: '/v1/files?limit=1e400', headers: { authorization: auth('lister') } })
+  t.equal(infinite.statusCode, 400)
+  t.match(infinite.json(), { code: 'LG_BAD_REQUEST', detail: 'querystring/limit must be a finite number' })
 })
 
 t.test('someone else\'s file is a 404, exactly like a missing one', async (t) => {
