@@ -45,6 +45,18 @@ t.test('redemption is limited per client IP, with Retry-After and RateLimit-* he
   t.equal((await gw.app.inject({ url: `/s/${token}`, remoteAddress: '10.9.8.7' })).statusCode, 302, 'another client is not limited')
 })
 
+t.test('GET, HEAD and POST /s/:token spend one shared budget', async (t) => {
+  const gw = await gateway(t, limits({ redeemPerMinute: 3 }))
+  const token = await share(gw)
+  t.equal((await gw.app.inject({ method: 'HEAD', url: `/s/${token}` })).statusCode, 200)
+  t.equal((await gw.app.inject({ url: `/s/${token}` })).statusCode, 302)
+  t.equal((await gw.app.inject({ method: 'POST', url: `/s/${token}`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'nonce=x' })).statusCode, 403, 'a bad form, but counted')
+  for (const method of ['HEAD', 'GET', 'POST'] as const) {
+    const res = await gw.app.inject({ method, url: `/s/${token}`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: method === 'POST' ? 'nonce=x' : undefined })
+    t.equal(res.statusCode, 429, `then ${method} is refused`)
+  }
+})
+
 t.test('without TRUST_PROXY, rotating X-Forwarded-For escapes nothing', async (t) => {
   const gw = await gateway(t, limits({ redeemPerMinute: 2 }))
   const token = await share(gw)
