@@ -11,8 +11,8 @@ import { pipeline } from 'node:stream/promises'
 import { MiB, type BenchS3 } from './infra.js'
 
 /** The gateway's S3ObjectStore uses these while MAX_UPLOAD_BYTES ≤ 10 000 × 8 MiB (the default is 10 GiB). */
-export const PART_SIZE = 8 * MiB
-export const QUEUE_SIZE = 4
+export const PART_SIZE = 6 * MiB
+export const QUEUE_SIZE = 2
 
 const EMPTY = Buffer.alloc(0)
 

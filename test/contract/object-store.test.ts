@@ -55,7 +55,7 @@ function contract (t: Test, make: (t: Test) => Promise<Adapter>): void {
 
   t.test('a body that fails leaves no object behind', async (t) => {
     const { store } = await make(t)
-    // Past one 8 MiB part, so S3 has a multipart upload in flight when it fails.
+    // Past one 6 MiB part, so S3 has a multipart upload in flight when it fails.
     const data = randomBytes(12 * MiB)
     await t.rejects(store.put('files/broken', source(data, 10 * MiB), { contentType: 'application/octet-stream' }), { message: 'client went away' })
     t.equal(await store.exists('files/broken'), false)

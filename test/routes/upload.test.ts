@@ -115,7 +115,7 @@ t.test('client disconnect mid-upload: no object, no record', async (t) => {
     headers: { authorization: local.auth('u7'), 'content-type': 'application/octet-stream' }
   })
   req.on('error', () => {})
-  // More than one 8 MiB part, so a multipart upload is in flight when the client goes.
+  // More than one 6 MiB part, so a multipart upload is in flight when the client goes.
   await new Promise<void>((resolve) => req.write(randomBytes(10 * MiB), () => { resolve() }))
   req.destroy()
   t.match(await failure, { statusCode: 400, code: 'LG_UPLOAD_ABORTED' })
