@@ -167,7 +167,11 @@ function linkFields (link: LinkRecord): Record<string, string> {
 }
 
 function toLink (record: string, downloads: string | number, revokedAt: string | number | null | undefined): LinkRecord {
-  return { ...JSON.parse(record) as Omit<LinkRecord, 'downloads' | 'revokedAt'>, downloads: Number(downloads), revokedAt: revokedAt === null || revokedAt === undefined ? null : Number(revokedAt) }
+  // Completed in place: spreading the parsed object into a new one costs a copy per redemption.
+  const link = JSON.parse(record) as LinkRecord
+  link.downloads = Number(downloads)
+  link.revokedAt = revokedAt === null || revokedAt === undefined ? null : Number(revokedAt)
+  return link
 }
 
 /** Record → hash fields; null fields are left out, which the scripts read as "unset". */
