@@ -1,14 +1,16 @@
 // Production LinkStore on Redis. Every decision about a link (redeem, revoke, attach to
-// a file, delete a file with its links) is one Lua script, so racing instances agree.
+// a file, delete a file with its links) is one Lua script, so racing instances agree; a
+// redemption's script also spends the client's budgets (but on Cluster, see redeem()).
 // Keys that one script touches share a hash tag, so the layout also works on Cluster:
 //   file:{<fileId>}        hash   the file record
 //   file:{<fileId>}:links  hash   link id → token hash, for deleting a file's links
-//   link:<tokenHash>       hash   the link record (expires with the link, plus a grace)
+//   link:<tokenHash>       hash   the link (see linkFields; expires with the link, plus a grace)
 //   lid:<linkId>           string token hash, to address a link by its id
 //   owner:<sub>:files      zset   file ids (lexicographic = time order), for listings
 //   owner:<sub>:links      zset   link ids
 //   events:<linkId>        stream the link's audit events, capped, expiring after the link
 //   retention              zset   file ids by when they are due (or when a sweeper's claim lapses)
+//   budget:<name>:<id>     string a budget's counter (see link-store.ts Budget), expiring with its window
 import type { Cluster, Redis } from 'ioredis'
 import type { AuditEvent } from '../audit.js'
 import { unavailable } from '../errors.js'
