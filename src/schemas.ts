@@ -1,5 +1,5 @@
 // Shared JSON schemas of the HTTP API (TypeBox, so route handlers are typed from them).
-import { Type } from '@fastify/type-provider-typebox'
+import { Type, type TArray, type TNull, type TObject, type TSchema, type TString, type TUnion } from '@fastify/type-provider-typebox'
 import { ID_PATTERN } from './domain/ids.js'
 
 export const ProblemSchema = Type.Object({
@@ -16,6 +16,10 @@ export const PageQuerySchema = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
   cursor: Type.Optional(Type.String({ pattern: ID_PATTERN, description: '`next` of the previous page' }))
 })
+
+/** One page of a listing: its items, and the cursor for the next page (null on the last). */
+export const PageSchema = <T extends TSchema>(item: T): TObject<{ items: TArray<T>, next: TUnion<[TString, TNull]> }> =>
+  Type.Object({ items: Type.Array(item), next: Type.Union([Type.String(), Type.Null()]) })
 
 export const AccessSchema = Type.Union([
   Type.Literal('public'),

@@ -1,7 +1,7 @@
 // The caller's files: list, read, delete, and a short-lived download URL for the owner.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { fileView, ownFile } from '../share.js'
-import { FileSchema, IdParamsSchema, PageQuerySchema, errorResponses } from '../schemas.js'
+import { FileSchema, IdParamsSchema, PageQuerySchema, PageSchema, errorResponses } from '../schemas.js'
 
 const filesRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const { linkStore, objectStore } = fastify
@@ -13,7 +13,7 @@ const filesRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       summary: "List the caller's files, newest first",
       querystring: PageQuerySchema,
-      response: { 200: Type.Object({ items: Type.Array(FileSchema), next: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses }
+      response: { 200: PageSchema(FileSchema), ...errorResponses }
     }
   }, async (request) => {
     const page = await linkStore.listFiles(request.user.sub, { limit: request.query.limit, after: request.query.cursor })

@@ -2,7 +2,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { notFound } from '../errors.js'
 import { createShareLink, linkView, ownFile, ownLink, shareDeps } from '../share.js'
-import { AuditEventSchema, IdParamsSchema, LinkOptionsSchema, LinkSchema, NewLinkSchema, PageQuerySchema, errorResponses } from '../schemas.js'
+import { AuditEventSchema, IdParamsSchema, LinkOptionsSchema, LinkSchema, NewLinkSchema, PageQuerySchema, PageSchema, errorResponses } from '../schemas.js'
 
 const linksRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const { linkStore } = fastify
@@ -30,7 +30,7 @@ const linksRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       summary: "List the caller's links (never their tokens), newest first",
       querystring: PageQuerySchema,
-      response: { 200: Type.Object({ items: Type.Array(LinkSchema), next: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses }
+      response: { 200: PageSchema(LinkSchema), ...errorResponses }
     }
   }, async (request) => {
     const page = await linkStore.listLinks(request.user.sub, { limit: request.query.limit, after: request.query.cursor })
