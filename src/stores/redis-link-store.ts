@@ -12,6 +12,7 @@
 //   retention              zset   file ids by when they are due (or when a sweeper's claim lapses)
 //   budget:<name>:<id>     string a budget's counter (see link-store.ts Budget), expiring with its window
 import type { Cluster, Redis } from 'ioredis'
+import { hash } from 'node:crypto'
 import type { AuditEvent } from '../audit.js'
 import { unavailable } from '../errors.js'
 import {
@@ -95,21 +96,38 @@ return ids`
 type Arg = string | number
 
 /**
- * Budgets one call spends at most. A script's key count is fixed per command (ioredis
- * needs it to prefix the keys and to route them by slot), so each count has its own:
- * lgSpend<n> takes n budget keys, lgRedeem<n> the link's and n budget keys.
+ * A Lua script, run by EVALSHA (and by EVAL where the server does not have it yet). Not
+ * ioredis's defineCommand: ioredis knows where EVALSHA's keys are (to prefix them and, on
+ * Cluster, to route by slot), which it cannot know for a defined command with a variable
+ * key count; and each auto-pipeline batch copies every defined command onto itself.
  */
-const MAX_BUDGETS = 3
+class Lua<T> {
+  readonly #source: string
+  readonly #sha: string
 
-type SpendScript = (...args: Arg[]) => Promise<[number, number] | []>
-type RedeemScript = (...args: Arg[]) => Promise<Array<string | number | null>>
+  constructor (source: string) {
+    this.#source = source
+    this.#sha = hash('sha1', source, 'hex')
+  }
 
-interface Scripts {
-  lgAttach: (fileKey: string, linksKey: string, linkId: string, tokenHash: string) => Promise<number>
-  lgDeleteFile: (fileKey: string, linksKey: string) => Promise<[string[], string[]] | null>
-  lgRevoke: (linkKey: string, at: number) => Promise<number>
-  lgClaim: (retentionKey: string, now: number, until: number, limit: number) => Promise<string[]>
-  lgAppendEvents: (eventsKey: string, max: number, keepUntil: number, ...events: string[]) => Promise<null>
+  async run (redis: Redis | Cluster, keys: string[], args: Arg[]): Promise<T> {
+    try {
+      return await redis.evalsha(this.#sha, keys.length, ...keys, ...args) as T
+    } catch (err) {
+      if (!(err instanceof Error && err.message.startsWith('NOSCRIPT'))) throw err
+      return await redis.eval(this.#source, keys.length, ...keys, ...args) as T
+    }
+  }
+}
+
+const scripts = {
+  spend: new Lua<[number, number] | []>(SPEND),
+  redeem: new Lua<Array<string | number | null>>(REDEEM),
+  attach: new Lua<number>(ATTACH),
+  deleteFile: new Lua<[string[], string[]] | null>(DELETE_FILE),
+  revoke: new Lua<number>(REVOKE),
+  claim: new Lua<string[]>(CLAIM),
+  appendEvents: new Lua<null>(APPEND_EVENTS)
 }
 
 const fileKey = (id: string): string => `file:{${id}}`
@@ -121,20 +139,12 @@ const ownerLinksKey = (owner: string): string => `owner:${owner}:links`
 const eventsKey = (linkId: string): string => `events:${linkId}`
 const RETENTION_KEY = 'retention'
 
-/** A command made by defineCommand, bound to its client. */
-function definedCommand<T extends (...args: Arg[]) => Promise<unknown>> (redis: Redis | Cluster, name: string): T {
-  const command = (redis as unknown as Record<string, T | undefined>)[name]
-  if (command === undefined) throw new Error(`${name} was not defined`)
-  return command.bind(redis) as T
-}
-
-function tooManyBudgets (n: number): never {
-  throw new Error(`${n} budgets in one call; at most ${MAX_BUDGETS}`)
-}
-
-/** The budgets as script arguments: their keys, and ARGV triples. */
-function budgetArgs (budgets: Budget[]): { keys: string[], argv: Arg[] } {
-  return { keys: budgets.map((b) => b.key), argv: budgets.flatMap((b) => [b.mode, b.max, b.windowMs]) }
+/** Appends the budgets as script arguments: their keys to `keys`, ARGV triples to `args`. */
+function pushBudgets (budgets: Budget[], keys: string[], args: Arg[]): void {
+  for (const { key, mode, max, windowMs } of budgets) {
+    keys.push(key)
+    args.push(mode, max, windowMs)
+  }
 }
 
 function pairs (flat: string[]): Record<string, string> {
@@ -204,29 +214,12 @@ async function guard<T> (work: Promise<T>): Promise<T> {
 }
 
 export class RedisLinkStore implements LinkStore {
-  readonly #redis: (Redis | Cluster) & Scripts
-  readonly #spendScripts: (budgets: number) => SpendScript
-  readonly #redeemScripts: (budgets: number) => RedeemScript
+  readonly #redis: Redis | Cluster
   /** On Cluster, a script only reaches keys of one slot: budgets go one by one, apart from the link. */
   readonly #cluster: boolean
 
   constructor (redis: Redis | Cluster) {
-    const spend: SpendScript[] = []
-    const redeem: RedeemScript[] = []
-    for (let n = 0; n <= MAX_BUDGETS; n++) {
-      redis.defineCommand(`lgSpend${n}`, { numberOfKeys: n, lua: SPEND })
-      redis.defineCommand(`lgRedeem${n}`, { numberOfKeys: 1 + n, lua: REDEEM })
-      spend.push(definedCommand(redis, `lgSpend${n}`))
-      redeem.push(definedCommand(redis, `lgRedeem${n}`))
-    }
-    this.#spendScripts = (n) => spend[n] ?? tooManyBudgets(n)
-    this.#redeemScripts = (n) => redeem[n] ?? tooManyBudgets(n)
-    redis.defineCommand('lgAttach', { numberOfKeys: 2, lua: ATTACH })
-    redis.defineCommand('lgDeleteFile', { numberOfKeys: 2, lua: DELETE_FILE })
-    redis.defineCommand('lgRevoke', { numberOfKeys: 1, lua: REVOKE })
-    redis.defineCommand('lgClaim', { numberOfKeys: 1, lua: CLAIM })
-    redis.defineCommand('lgAppendEvents', { numberOfKeys: 1, lua: APPEND_EVENTS })
-    this.#redis = redis as (Redis | Cluster) & Scripts
+    this.#redis = redis
     this.#cluster = redis.isCluster
   }
 
@@ -270,7 +263,7 @@ export class RedisLinkStore implements LinkStore {
       await Promise.all(Object.entries(links).map(async ([linkId, tokenHash]) => await this.#dropLink(file.owner, linkId, tokenHash)))
     }
     await guard(this.#redis.hgetall(fileLinksKey(id)).then(dropLinks))
-    const removed = await guard(this.#redis.lgDeleteFile(fileKey(id), fileLinksKey(id)))
+    const removed = await guard(scripts.deleteFile.run(this.#redis, [fileKey(id), fileLinksKey(id)], []))
     if (removed === null) return null
     // Links attached since the first pass (createLink re-checks the file after writing).
     await guard(Promise.all([
@@ -282,7 +275,7 @@ export class RedisLinkStore implements LinkStore {
   }
 
   async claimExpiredFiles (now: number, leaseMs: number, limit: number): Promise<FileRecord[]> {
-    const ids = await guard(this.#redis.lgClaim(RETENTION_KEY, now, now + leaseMs, limit))
+    const ids = await guard(scripts.claim.run(this.#redis, [RETENTION_KEY], [now, now + leaseMs, limit]))
     const files = await Promise.all(ids.map(async (id) => await this.getFile(id)))
     // A claimed id without a record was deleted halfway: forget it.
     const gone = ids.filter((_, i) => files[i] === null)
@@ -299,7 +292,7 @@ export class RedisLinkStore implements LinkStore {
   }
 
   async createLink (link: LinkRecord): Promise<boolean> {
-    const attached = await guard(this.#redis.lgAttach(fileKey(link.fileId), fileLinksKey(link.fileId), link.id, link.tokenHash))
+    const attached = await guard(scripts.attach.run(this.#redis, [fileKey(link.fileId), fileLinksKey(link.fileId)], [link.id, link.tokenHash]))
     if (attached === 0) return false
     const keepUntil = link.expiresAt + EXPIRED_LINK_GRACE_MS
     await guard(Promise.all([
@@ -329,13 +322,15 @@ export class RedisLinkStore implements LinkStore {
   async revokeLink (id: string, at: number): Promise<boolean> {
     const tokenHash = await guard(this.#redis.get(linkIdKey(id)))
     if (tokenHash === null) return false
-    return await guard(this.#redis.lgRevoke(linkKey(tokenHash), at)) === 1
+    return await guard(scripts.revoke.run(this.#redis, [linkKey(tokenHash)], [at])) === 1
   }
 
   async spend (budgets: Budget[]): Promise<BudgetVerdict> {
     for (const batch of this.#cluster ? budgets.map((b) => [b]) : [budgets]) {
-      const { keys, argv } = budgetArgs(batch)
-      const [index, resetMs] = await guard(this.#spendScripts(keys.length)(...keys, ...argv))
+      const keys: string[] = []
+      const args: Arg[] = []
+      pushBudgets(batch, keys, args)
+      const [index, resetMs] = await guard(scripts.spend.run(this.#redis, keys, args))
       if (index !== undefined) return { ok: false, refused: batch[index - 1] as Budget, resetMs: resetMs ?? 0 }
     }
     return { ok: true }
@@ -348,8 +343,10 @@ export class RedisLinkStore implements LinkStore {
       if (!verdict.ok) return { ok: false, reason: 'limited', link: null, verdict }
       inline = []
     }
-    const { keys, argv } = budgetArgs(inline)
-    const [status, ...reply] = await guard(this.#redeemScripts(keys.length)(linkKey(tokenHash), ...keys, interactive ? '1' : '0', checked ? '1' : '0', ...argv))
+    const keys = [linkKey(tokenHash)]
+    const args: Arg[] = [interactive ? '1' : '0', checked ? '1' : '0']
+    pushBudgets(inline, keys, args)
+    const [status, ...reply] = await guard(scripts.redeem.run(this.#redis, keys, args))
     if (status === 'limited') return { ok: false, reason: 'limited', link: null, verdict: { ok: false, refused: inline[Number(reply[0]) - 1] as Budget, resetMs: Number(reply[1]) } }
     const [record, downloads = 0, revokedAt] = reply
     if (status === 'not_found' || typeof record !== 'string') return { ok: false, reason: 'not_found', link: null }
@@ -364,7 +361,7 @@ export class RedisLinkStore implements LinkStore {
   }
 
   async appendEvents (linkId: string, events: AuditEvent[], keepUntil: number): Promise<void> {
-    await guard(this.#redis.lgAppendEvents(eventsKey(linkId), LINK_HISTORY_MAX, keepUntil, ...events.map((event) => JSON.stringify(event))))
+    await guard(scripts.appendEvents.run(this.#redis, [eventsKey(linkId)], [LINK_HISTORY_MAX, keepUntil, ...events.map((event) => JSON.stringify(event))]))
   }
 
   async listEvents (linkId: string, limit: number): Promise<AuditEvent[]> {
