@@ -5,6 +5,7 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import t from 'tap'
 import { contentDisposition } from '../src/domain/content-disposition.js'
+import type { SignedUrlOptions } from '../src/stores/object-store.js'
 import { S3ObjectStore } from '../src/stores/s3-object-store.js'
 import { S3GetPresigner, escapeUri, type SigningCredentials } from '../src/stores/sigv4.js'
 import { verifyPresignedUrl } from './helpers/sigv4.js'
@@ -86,23 +87,42 @@ t.test('the signing key is per day: a URL signed just after midnight uses the ne
     true, 'a new secret on the same day is not signed with the cached key of the old one')
 })
 
-t.test('within one second the same request is the same URL (as signing it again would be); a new second or new credentials sign anew', async (t) => {
-  const presigner = new S3GetPresigner('eu-west-3')
-  const credentials = { accessKeyId: 'AKID', secretAccessKey: 'secret' }
-  const request = { host: 'h:1', path: '/b/k', query: { 'x-id': 'GetObject' }, expiresIn: 60 }
-  const fresh = (now: number, creds = credentials): string => new S3GetPresigner('eu-west-3').presign(creds, { ...request, now })
-  const first = presigner.presign(credentials, { ...request, now: AT - 999 })
-  t.equal(first, fresh(AT - 999))
-  t.equal(presigner.presign(credentials, { ...request, now: AT - 1 }), first, 'later in the same second: the same bytes')
-  t.equal(presigner.presign(credentials, { ...request, now: AT }), fresh(AT), 'the next second signs with its own X-Amz-Date')
-  t.not(fresh(AT), first)
-  const other = presigner.presign(credentials, { ...request, path: '/b/other', now: AT })
-  t.equal(other, new S3GetPresigner('eu-west-3').presign(credentials, { ...request, path: '/b/other', now: AT }), 'another object is its own URL')
-  t.not(other, fresh(AT))
-  const rotated = { accessKeyId: 'AKID2', secretAccessKey: 'secret2' }
-  const afterRotation = presigner.presign(rotated, { ...request, now: AT })
-  t.equal(afterRotation, fresh(AT, rotated), 'new credentials in the same second sign anew')
-  t.equal(verifyPresignedUrl(`http://h:1/b/k?${afterRotation}`, { secretAccessKey: 'secret2', now: new Date(AT) }).valid, true)
+t.test('S3ObjectStore.signedUrl: within one second the same request is the same URL (as signing it again would be); anything else signs anew', async (t) => {
+  // The SDK asks the provider again on each call only for credentials that expire within
+  // 5 minutes; these do, but outlive the URLs.
+  const expiration = new Date(Date.now() + 120_000)
+  const second = Math.floor(Date.now() / 1000) * 1000
+  let now = second
+  let credentials: SigningCredentials & { expiration: Date } = { accessKeyId: 'AKID', secretAccessKey: 'secret', expiration }
+  const store = new S3ObjectStore({ client: client(ENDPOINTS[0] as Endpoint, async () => credentials), bucket: 'bucket', maxObjectBytes: MiB, now: () => now })
+  /** What a store that has signed nothing yet signs for the same request at the same time. */
+  const fresh = async (key: string, options: SignedUrlOptions): Promise<string> =>
+    await new S3ObjectStore({ client: client(ENDPOINTS[0] as Endpoint, credentials), bucket: 'bucket', maxObjectBytes: MiB, now: () => now }).signedUrl(key, options)
+  const base: SignedUrlOptions = { filename: 'a.txt', contentType: 'text/plain', disposition: 'attachment', expiresIn: 60 }
+
+  const first = await store.signedUrl('files/a', base)
+  t.equal(first, await fresh('files/a', base))
+  now = second + 999
+  t.equal(await store.signedUrl('files/a', base), first, 'later in the same second: the same bytes')
+  for (const [what, options] of [
+    ['another filename', { ...base, filename: 'b.txt' }],
+    ['another content type', { ...base, contentType: 'text/csv' }],
+    ['another disposition', { ...base, disposition: 'inline' }],
+    ['another lifetime', { ...base, expiresIn: 30 }]
+  ] satisfies Array<[string, SignedUrlOptions]>) {
+    const url = await store.signedUrl('files/a', options)
+    t.equal(url, await fresh('files/a', options), `${what}: its own URL`)
+    t.not(url, first)
+  }
+  t.equal(await store.signedUrl('files/b', base), await fresh('files/b', base), 'another object: its own URL')
+  now = second + 1000
+  const next = await store.signedUrl('files/a', base)
+  t.equal(next, await fresh('files/a', base), 'the next second signs with its own X-Amz-Date')
+  t.not(next, first)
+  credentials = { accessKeyId: 'AKID2', secretAccessKey: 'secret2', expiration }
+  const rotated = await store.signedUrl('files/a', base)
+  t.equal(rotated, await fresh('files/a', base), 'new credentials in the same second sign anew')
+  t.equal(verifyPresignedUrl(rotated, { secretAccessKey: 'secret2', now: new Date(now) }).valid, true)
 })
 
 t.test('S3ObjectStore.signedUrl follows rotated credentials and never outlives them', async (t) => {

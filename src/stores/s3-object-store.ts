@@ -21,6 +21,8 @@ export interface S3ObjectStoreOptions {
   queueSize?: number
   /** Milliseconds for HeadBucket in ping(). */
   pingTimeout?: number
+  /** The clock signed URLs are dated by (ms); tests set it. */
+  now?: () => number
 }
 
 /** Where GETs of this bucket go, found once by presigning a probe the SDK's slow way. */
@@ -34,6 +36,15 @@ interface PresignTarget {
 }
 
 const PROBE_KEY = 'linkgate-presign-probe'
+
+type Credentials = Awaited<ReturnType<S3Client['config']['credentials']>>
+/** Objects whose URL is kept for the rest of the second, at most. */
+const SIGNED_MAX = 10_000
+
+/** A URL signed this second, and what it was signed for. */
+interface Signed extends SignedUrlOptions {
+  url: string
+}
 
 function isNetworkError (err: unknown): boolean {
   const e = err as { name?: string, code?: string, $metadata?: { httpStatusCode?: number } }
@@ -52,7 +63,14 @@ export class S3ObjectStore implements ObjectStore {
   readonly #partSize: number
   readonly #queueSize: number
   readonly #pingTimeout: number
+  readonly #now: () => number
   #target: Promise<PresignTarget> | undefined
+  /**
+   * X-Amz-Date counts whole seconds, so within one second the same request with the same
+   * credentials signs to the very same bytes: the URLs signed this second are kept, by
+   * object key, and handed out again (a link redeemed many times a second is signed once).
+   */
+  #signed: { second: number, credentials: Credentials, byKey: Map<string, Signed> } | undefined
 
   constructor (options: S3ObjectStoreOptions) {
     this.#client = options.client
@@ -62,6 +80,7 @@ export class S3ObjectStore implements ObjectStore {
     this.#partSize = Math.max(6 * MiB, Math.ceil(options.maxObjectBytes / MAX_PARTS))
     this.#queueSize = options.queueSize ?? 2
     this.#pingTimeout = options.pingTimeout ?? 2000
+    this.#now = options.now ?? Date.now
   }
 
   async put (key: string, body: Readable, { contentType, signal }: PutOptions): Promise<void> {
@@ -131,10 +150,17 @@ export class S3ObjectStore implements ObjectStore {
     // From the client's provider on every call (it caches and refreshes them), so that
     // rotated credentials (roles, STS) sign as soon as the SDK has them.
     const credentials = await this.#client.config.credentials()
-    const now = Date.now()
+    const now = this.#now()
     // A URL must not outlive the credentials that sign it.
     const left = credentials.expiration === undefined ? Infinity : Math.floor((credentials.expiration.getTime() - now) / 1000)
     if (left < 1) throw unavailable('object store (its credentials have expired)')
+    const expiresIn = Math.min(options.expiresIn, left)
+    const second = Math.floor(now / 1000)
+    if (this.#signed?.second !== second || this.#signed.credentials !== credentials) this.#signed = { second, credentials, byKey: new Map() }
+    const { byKey } = this.#signed
+    const kept = byKey.get(key)
+    if (kept !== undefined && kept.expiresIn === expiresIn && kept.filename === options.filename &&
+      kept.contentType === options.contentType && kept.disposition === options.disposition) return kept.url
     const path = target.prefix + key.split('/').map(escapeUri).join('/')
     const query = target.presigner.presign(credentials, {
       host: target.host,
@@ -145,10 +171,12 @@ export class S3ObjectStore implements ObjectStore {
         // As the SDK's own URLs have it, so that the two can be compared byte for byte.
         'x-id': 'GetObject'
       },
-      expiresIn: Math.min(options.expiresIn, left),
+      expiresIn,
       now
     })
-    return `${target.origin}${path}?${query}`
+    const url = `${target.origin}${path}?${query}`
+    if (kept !== undefined || byKey.size < SIGNED_MAX) byKey.set(key, { ...options, expiresIn, url })
+    return url
   }
 
   async ping (): Promise<void> {

@@ -3,7 +3,7 @@
 // S3RequestPresigner about 35 µs); a GET with only `host` signed needs one SHA-256 of the
 // canonical request and one HMAC with the day's signing key, which is cached.
 // Spec: https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
-import { createHash, createHmac } from 'node:crypto'
+import { createHmac, hash } from 'node:crypto'
 
 export interface SigningCredentials {
   accessKeyId: string
@@ -40,19 +40,10 @@ const hmac = (key: Buffer | string, data: string): Buffer => createHmac('sha256'
 /** `20261128T173512Z` */
 const amzDate = (ms: number): string => new Date(ms).toISOString().replace(/[-:]|\.\d{3}/g, '')
 
-/** URLs kept from the current second, at most. */
-const MEMO_MAX = 10_000
-
 export class S3GetPresigner {
   readonly #region: string
   /** The last signing key: it depends only on the secret, the day and the region. */
   #cached: { secret: string, day: string, key: Buffer } | undefined
-  /**
-   * X-Amz-Date counts whole seconds, so within one second the same request with the same
-   * credentials signs to the very same bytes: those are kept for the rest of the second
-   * (a link redeemed many times a second is signed once a second).
-   */
-  #memo: { second: number, credentials: SigningCredentials, urls: Map<string, string> } | undefined
 
   constructor (region: string) {
     this.#region = region
@@ -69,19 +60,6 @@ export class S3GetPresigner {
   /** The signed query string (without `?`) that makes `GET <path>` on `host` valid for `expiresIn` seconds. */
   presign (credentials: SigningCredentials, request: PresignRequest): string {
     const now = request.now ?? Date.now()
-    const second = Math.floor(now / 1000)
-    if (this.#memo?.second !== second || this.#memo.credentials !== credentials) this.#memo = { second, credentials, urls: new Map() }
-    const { urls } = this.#memo
-    const id = JSON.stringify([request.host, request.path, request.expiresIn, request.query])
-    let signed = urls.get(id)
-    if (signed === undefined) {
-      signed = this.#sign(credentials, request, now)
-      if (urls.size < MEMO_MAX) urls.set(id, signed)
-    }
-    return signed
-  }
-
-  #sign (credentials: SigningCredentials, request: PresignRequest, now: number): string {
     const time = amzDate(now)
     const day = time.slice(0, 8)
     const scope = `${day}/${this.#region}/s3/aws4_request`
@@ -100,7 +78,7 @@ export class S3GetPresigner {
     let query = ''
     for (const [name, value] of params) query += `${query === '' ? '' : '&'}${name}=${escapeUri(value)}`
     const canonicalRequest = `GET\n${request.path}\n${query}\nhost:${request.host}\n\nhost\nUNSIGNED-PAYLOAD`
-    const stringToSign = `${ALGORITHM}\n${time}\n${scope}\n${createHash('sha256').update(canonicalRequest).digest('hex')}`
+    const stringToSign = `${ALGORITHM}\n${time}\n${scope}\n${hash('sha256', canonicalRequest, 'hex')}`
     const signature = createHmac('sha256', this.#signingKey(credentials.secretAccessKey, day)).update(stringToSign).digest('hex')
     return `${query}&X-Amz-Signature=${signature}`
   }
