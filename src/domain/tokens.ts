@@ -1,5 +1,5 @@
 // Share tokens are bearer secrets: random, URL-safe, and only ever stored as a hash.
-import { createHash, randomBytes } from 'node:crypto'
+import { hash, randomBytes } from 'node:crypto'
 
 const TOKEN_BYTES = 16
 /** 16 random bytes in unpadded base64url are exactly 22 characters. */
@@ -19,5 +19,6 @@ export function isWellFormedToken (value: string): boolean {
  * the token has 128 bits of entropy, so there is nothing to brute-force.
  */
 export function hashToken (token: string): string {
-  return createHash('sha256').update(token).digest('base64url')
+  // One-shot crypto.hash: no Hash object per redemption.
+  return hash('sha256', token, 'base64url')
 }
