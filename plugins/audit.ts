@@ -19,6 +19,8 @@ declare module 'fastify' {
     audit: Audit
     /** Emits 'event' with each AuditEvent, after it is written (metrics listen here). */
     auditEvents: EventEmitter<{ event: [AuditEvent] }>
+    /** Writes the link histories gathered so far, and waits for them (a history read calls it first). */
+    flushHistories: () => Promise<void>
   }
 }
 
@@ -34,12 +36,17 @@ export default fp(async function auditPlugin (fastify) {
     : (event: AuditEvent) => JSON.stringify(event) + '\n'
   const events = new EventEmitter<{ event: [AuditEvent] }>()
 
-  // Histories are written once per tick, one call per link, so that a link redeemed many
-  // times at once costs one Redis command, not one each. Best effort: a history must never
-  // fail or slow the request it describes. In flight writes are awaited on close.
+  // Histories are written once per turn of the event loop (setImmediate: after all the
+  // requests whose I/O arrived in that turn), one call per link, so that a link redeemed
+  // many times at once costs one Redis command, not one each. Best effort: a history must
+  // never fail or slow the request it describes. Reads flush first (flushHistories), so
+  // that this instance reads its own writes; in flight writes are awaited on close.
   const pending = new Map<string, { events: AuditEvent[], keepUntil: number, log: FastifyBaseLogger }>()
   const writing = new Set<Promise<void>>()
+  let scheduled: NodeJS.Immediate | undefined
   function writeHistories (): void {
+    if (scheduled !== undefined) clearImmediate(scheduled)
+    scheduled = undefined
     for (const [linkId, { events, keepUntil, log }] of pending) {
       const write = fastify.linkStore.appendEvents(linkId, events, keepUntil)
         .catch((err: Error) => { log.warn({ err: { message: err.message } }, 'audit history write failed') })
@@ -59,8 +66,7 @@ export default fp(async function auditPlugin (fastify) {
     if (link !== null) {
       let history = pending.get(link.id)
       if (history === undefined) {
-        // After this tick's other requests, before any later one (whose reads see it).
-        if (pending.size === 0) process.nextTick(writeHistories)
+        scheduled ??= setImmediate(writeHistories)
         history = { events: [], keepUntil: link.expiresAt + LINK_HISTORY_GRACE_MS, log: request?.log ?? fastify.log }
         pending.set(link.id, history)
       }
@@ -70,9 +76,13 @@ export default fp(async function auditPlugin (fastify) {
 
   fastify.decorate('audit', audit)
   fastify.decorate('auditEvents', events)
-  fastify.addHook('onClose', async () => {
+  const flushHistories = async (): Promise<void> => {
     writeHistories()
     await Promise.all(writing)
+  }
+  fastify.decorate('flushHistories', flushHistories)
+  fastify.addHook('onClose', async () => {
+    await flushHistories()
     await new Promise<void>((resolve) => {
       destination.flush(() => {
         // stdout stays open for the application log.

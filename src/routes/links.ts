@@ -53,6 +53,7 @@ const linksRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     }
   }, async (request) => {
     await ownLink(linkStore, request.params.id, request.user.sub)
+    await fastify.flushHistories()
     return { items: await linkStore.listEvents(request.params.id, request.query.limit) }
   })
 

@@ -25,6 +25,8 @@ const FormSchema = Type.Object({
 })
 const redeemErrors = { ...errorResponses, 403: ProblemSchema }
 
+const PRIVATE = { 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'x-robots-tag': 'noindex' }
+
 const linkGone = (): HttpError => new HttpError(404, 'LG_NOT_FOUND', 'This link is unknown, has expired, was revoked or has been used up.')
 
 const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
@@ -35,8 +37,10 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const formPage = pageHeaders([...new Set([new URL(config.publicUrl).origin, new URL(probe).origin])])
 
   // Whatever the outcome, nothing about a share link may be cached, indexed or leaked onwards.
-  fastify.addHook('onRequest', async (_request, reply) => {
-    reply.headers({ 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'x-robots-tag': 'noindex' })
+  // (A callback hook: an async one costs a promise on every redemption.)
+  fastify.addHook('onRequest', (_request, reply, done) => {
+    reply.headers(PRIVATE)
+    done()
   })
   fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_request, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)))
