@@ -29,7 +29,11 @@ const BOUNDED = {
 } satisfies RedisOptions
 
 export function createRedisClient (config: RedisConfig): Redis | Cluster {
-  const client = { keyPrefix: config.keyPrefix, lazyConnect: true, enableOfflineQueue: false, enableAutoPipelining: true }
+  // No auto-pipelining: a redemption is one script call with nothing to group it with, and
+  // the batching machinery (a Pipeline per batch, a deferred write, a callback per reply)
+  // measured ~5 µs more per redemption than writing each command at once (npm run bench);
+  // commands written while the socket is busy are coalesced by Node's stream anyway.
+  const client = { keyPrefix: config.keyPrefix, lazyConnect: true, enableOfflineQueue: false }
   switch (config.topology) {
     case 'single':
       return new Redis(config.url, { ...BOUNDED, ...client, retryStrategy: retry })

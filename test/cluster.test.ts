@@ -103,7 +103,7 @@ t.test('HTTP on a Cluster', async (t) => {
   t.test('readiness and Redis metrics see the cluster', async (t) => {
     t.equal((await app.inject({ url: '/readyz' })).statusCode, 200)
     const text = (await app.inject({ url: '/metrics' })).body
-    t.match(text, /^linkgate_redis_command_duration_seconds_count\{command="evalsha"\} [1-9]/m, 'the scripts were timed on the nodes')
+    t.match(text, /^linkgate_link_store_duration_seconds_count\{operation="redeem"\} [1-9]/m, 'the redemptions were timed')
   })
 
   t.test('the keys spread over the three masters', async (t) => {

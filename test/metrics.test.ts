@@ -103,11 +103,16 @@ t.test('after some traffic, /metrics shows requests, redemptions, uploads, rate 
     t.equal(sum(values(samples, 'linkgate_rate_limited_total')), 1)
   })
 
-  t.test('Redis command latency, from ioredis\' tracing channel', async (t) => {
-    const counts = samples.filter((s) => s.name === 'linkgate_redis_command_duration_seconds_count')
-    t.ok(sum(counts.map((s) => s.value)) > 0, 'Redis commands were timed')
-    for (const s of counts) t.match(s.labels.command, /^[a-z]+$/, 'labelled with the command name only')
-    t.ok(sum(values(samples, 'linkgate_redis_command_duration_seconds_sum')) > 0, 'and took some time')
+  t.test('LinkStore call latency, by operation', async (t) => {
+    const count = (operation: string): number => sum(values(samples, 'linkgate_link_store_duration_seconds_count', { operation }))
+    t.equal(count('redeem'), 2, 'the two redemptions')
+    t.ok(count('putFile') >= 1, 'the upload stored its file')
+    t.ok(count('createLink') >= 1, 'and its link')
+    t.ok(count('appendEvents') >= 1, 'the link\'s history was written')
+    for (const s of samples.filter((s) => s.name === 'linkgate_link_store_duration_seconds_count')) {
+      t.match(s.labels.operation, /^[a-zA-Z]+$/, 'labelled with the method name only')
+    }
+    t.ok(sum(values(samples, 'linkgate_link_store_duration_seconds_sum', { operation: 'redeem' })) > 0, 'and took some time')
   })
 
   t.test('S3 request latency, by operation; presigning is not a request', async (t) => {
