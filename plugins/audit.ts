@@ -31,9 +31,8 @@ export default fp(async function auditPlugin (fastify) {
   const destination = pino.destination({ dest: path ?? 1, sync: false, mkdir: true, append: true })
   // A full disk or a lost permission must not crash the gateway: say so in the app log.
   destination.on('error', (err: Error) => { fastify.log.error({ err: { message: err.message } }, 'audit log write failed') })
-  const line = path === null
-    ? (event: AuditEvent) => JSON.stringify({ audit: true, ...event }) + '\n'
-    : (event: AuditEvent) => JSON.stringify(event) + '\n'
+  // On stdout, among the application's log lines, an audit line says so first.
+  const line = path === null ? (json: string) => `{"audit":true,${json.slice(1)}\n` : (json: string) => `${json}\n`
   const events = new EventEmitter<{ event: [AuditEvent] }>()
 
   // Histories are written once per turn of the event loop (setImmediate: after all the
@@ -41,7 +40,7 @@ export default fp(async function auditPlugin (fastify) {
   // many times at once costs one Redis command, not one each. Best effort: a history must
   // never fail or slow the request it describes. Reads flush first (flushHistories), so
   // that this instance reads its own writes; in flight writes are awaited on close.
-  const pending = new Map<string, { events: AuditEvent[], keepUntil: number, log: FastifyBaseLogger }>()
+  const pending = new Map<string, { events: string[], keepUntil: number, log: FastifyBaseLogger }>()
   const writing = new Set<Promise<void>>()
   let scheduled: NodeJS.Immediate | undefined
   function writeHistories (): void {
@@ -61,7 +60,9 @@ export default fp(async function auditPlugin (fastify) {
       ? SYSTEM
       : { reqId: request.id, ip: request.ip, userAgent: request.headers['user-agent'], sub: jwtSubject(request) }
     const event = auditEvent(name, context, { fileId: link?.fileId, linkId: link?.id, ...fields })
-    destination.write(line(event))
+    // Serialised once, for the log line and the link's history alike.
+    const json = JSON.stringify(event)
+    destination.write(line(json))
     events.emit('event', event)
     if (link !== null) {
       let history = pending.get(link.id)
@@ -70,7 +71,7 @@ export default fp(async function auditPlugin (fastify) {
         history = { events: [], keepUntil: link.expiresAt + LINK_HISTORY_GRACE_MS, log: request?.log ?? fastify.log }
         pending.set(link.id, history)
       }
-      history.events.push(event)
+      history.events.push(json)
     }
   }
 

@@ -118,8 +118,11 @@ export interface LinkStore {
   /** Spends `budgets` in order (see Budget), atomically where the store can. */
   spend (budgets: Budget[]): Promise<BudgetVerdict>
 
-  /** Appends to the link's capped history (oldest first), kept until `keepUntil` (ms). */
-  appendEvents (linkId: string, events: AuditEvent[], keepUntil: number): Promise<void>
+  /**
+   * Appends to the link's capped history (oldest first), kept until `keepUntil` (ms).
+   * `events` are AuditEvents as JSON, as the audit log writes them (serialised once).
+   */
+  appendEvents (linkId: string, events: string[], keepUntil: number): Promise<void>
   /** Newest first. */
   listEvents (linkId: string, limit: number): Promise<AuditEvent[]>
 

@@ -22,7 +22,7 @@ export class MemoryLinkStore implements LinkStore {
   readonly #byToken = new Map<string, string>()
   /** file id → when its claim by the sweeper lapses */
   readonly #claims = new Map<string, number>()
-  readonly #history = new Map<string, { events: AuditEvent[], keepUntil: number }>()
+  readonly #history = new Map<string, { events: string[], keepUntil: number }>()
   readonly #budgets = new Map<string, { count: number, resetAt: number }>()
   readonly #sweeper: NodeJS.Timeout
 
@@ -155,7 +155,7 @@ export class MemoryLinkStore implements LinkStore {
     return link === null ? null : { ...link }
   }
 
-  async appendEvents (linkId: string, events: AuditEvent[], keepUntil: number): Promise<void> {
+  async appendEvents (linkId: string, events: string[], keepUntil: number): Promise<void> {
     const history = this.#history.get(linkId) ?? { events: [], keepUntil }
     history.events.push(...events)
     if (history.events.length > LINK_HISTORY_MAX) history.events.splice(0, history.events.length - LINK_HISTORY_MAX)
@@ -166,7 +166,7 @@ export class MemoryLinkStore implements LinkStore {
   async listEvents (linkId: string, limit: number): Promise<AuditEvent[]> {
     const history = this.#history.get(linkId)
     if (history === undefined || history.keepUntil <= Date.now()) return []
-    return history.events.slice(-limit).reverse()
+    return history.events.slice(-limit).reverse().map((json) => JSON.parse(json) as AuditEvent)
   }
 
   async ping (): Promise<void> {}

@@ -360,8 +360,8 @@ export class RedisLinkStore implements LinkStore {
     return h.record === undefined ? null : toLink(h.record, h.downloads ?? 0, h.revokedAt)
   }
 
-  async appendEvents (linkId: string, events: AuditEvent[], keepUntil: number): Promise<void> {
-    await guard(scripts.appendEvents.run(this.#redis, [eventsKey(linkId)], [LINK_HISTORY_MAX, keepUntil, ...events.map((event) => JSON.stringify(event))]))
+  async appendEvents (linkId: string, events: string[], keepUntil: number): Promise<void> {
+    await guard(scripts.appendEvents.run(this.#redis, [eventsKey(linkId)], [LINK_HISTORY_MAX, keepUntil, ...events]))
   }
 
   async listEvents (linkId: string, limit: number): Promise<AuditEvent[]> {
