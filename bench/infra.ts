@@ -14,6 +14,14 @@ export const LOOPBACK = '127.0.0.1'
 /** Repository root: this file runs as dist/bench/infra.js. */
 export const ROOT = join(import.meta.dirname, '..', '..')
 
+/** An integer setting from the environment (BENCH_*), `fallback` when unset. */
+export function intSetting (name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name]?.trim() ?? ''
+  const value = raw === '' ? fallback : Number(raw)
+  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(raw)})`)
+  return value
+}
+
 export async function freePort (): Promise<number> {
   const server = createServer().listen(0, LOOPBACK)
   await once(server, 'listening')
@@ -181,6 +189,8 @@ export interface GatewayEnv {
   auditLog: string
   /** Node options before the script, e.g. --cpu-prof --cpu-prof-dir=/tmp/prof. */
   nodeArgs: string[]
+  /** The checkout whose dist/src/server.js runs; this one by default (bench/ab.ts sets another). */
+  root?: string
 }
 
 /** The gateway as a real process: `node dist/src/server.js`. */
@@ -193,10 +203,10 @@ export class Gateway {
     this.base = base
   }
 
-  static async start ({ redisUrl, s3, auditLog, nodeArgs }: GatewayEnv): Promise<Gateway> {
+  static async start ({ redisUrl, s3, auditLog, nodeArgs, root = ROOT }: GatewayEnv): Promise<Gateway> {
     const port = await freePort()
     const base = `http://${LOOPBACK}:${port}`
-    const child = new Child(process.execPath, [...nodeArgs, join(ROOT, 'dist', 'src', 'server.js')], {
+    const child = new Child(process.execPath, [...nodeArgs, join(root, 'dist', 'src', 'server.js')], {
       // Only what the gateway needs: no AWS_PROFILE or other ambient configuration.
       PATH: process.env.PATH ?? '',
       HOST: LOOPBACK,
@@ -246,6 +256,28 @@ export class Gateway {
   async stop (): Promise<void> {
     await this.child.stop()
   }
+}
+
+export interface SeededLink {
+  link: { id: string, token: string, maxDownloads: number | null, access: string }
+  /** The link's share URL on the gateway. */
+  url: string
+  /** Where the gateway redirects it (a presigned URL). */
+  location: string
+}
+
+/** Uploads a small file with a public unlimited link (as `authorization`'s user) and checks that the link redirects. */
+export async function seedLink (gateway: Gateway, authorization: string): Promise<SeededLink> {
+  const seeded = await fetch(`${gateway.base}/v1/files?filename=hello.txt&share=true`, {
+    method: 'POST', headers: { authorization, 'content-type': 'text/plain' }, body: 'hello from the benchmark\n', signal: AbortSignal.timeout(10_000)
+  })
+  if (seeded.status !== 201) throw new Error(`seeding a link: ${seeded.status} ${await seeded.text()}`)
+  const { link } = await seeded.json() as { link: SeededLink['link'] }
+  const url = `${gateway.base}/s/${link.token}`
+  const probe = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(10_000) })
+  const location = probe.headers.get('location')
+  if (probe.status !== 302 || location === null) throw new Error(`GET /s/:token answered ${probe.status}, not a 302 with a Location`)
+  return { link, url, location }
 }
 
 /** A floor server (dist/bench/floor.js) on a port of its choosing, which it prints. */

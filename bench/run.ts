@@ -30,20 +30,13 @@ import { cpus, release, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { createSigner } from 'fast-jwt'
 import { Redis } from 'ioredis'
-import { Gateway, JWT_SECRET, MiB, ROOT, cpuSeconds, procStatusKiB, startFloor, startRedis, startS3, type BenchRedis, type BenchS3, type GatewayEnv } from './infra.js'
+import { Gateway, JWT_SECRET, MiB, ROOT, cpuSeconds, intSetting, procStatusKiB, seedLink, startFloor, startRedis, startS3, type BenchRedis, type BenchS3, type GatewayEnv } from './infra.js'
 import { PRESIGN_VARIANTS, Presigner, type PresignVariant } from './presign.js'
 import { load, type LoadResult } from './redeem.js'
 import { median, mib, num, percent, ratio, table } from './report.js'
 import { PART_SIZE, QUEUE_SIZE, directUpload, gatewayUpload, newPattern, s3Client, type GatewayMode } from './upload.js'
 
 // ---------------------------------------------------------------- settings
-
-function intSetting (name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name]?.trim() ?? ''
-  const value = raw === '' ? fallback : Number(raw)
-  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(raw)})`)
-  return value
-}
 
 function listSetting (name: string, fallback: string): string[] {
   return (process.env[name]?.trim() || fallback).split(',').map((s) => s.trim()).filter((s) => s !== '')
@@ -122,15 +115,7 @@ function callsBetween (before: Map<string, number>, after: Map<string, number>):
 async function redeemBench (env: GatewayEnv, redis: BenchRedis): Promise<string> {
   const gateway = await Gateway.start(env)
   cleanups.push(() => gateway.stop())
-  const seeded = await fetch(`${gateway.base}/v1/files?filename=hello.txt&share=true`, {
-    method: 'POST', headers: { authorization, 'content-type': 'text/plain' }, body: 'hello from the benchmark\n', signal: AbortSignal.timeout(10_000)
-  })
-  if (seeded.status !== 201) throw new Error(`seeding a link: ${seeded.status} ${await seeded.text()}`)
-  const { link } = await seeded.json() as { link: { id: string, token: string, maxDownloads: number | null, access: string } }
-  const url = `${gateway.base}/s/${link.token}`
-  const probe = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(10_000) })
-  const location = probe.headers.get('location')
-  if (probe.status !== 302 || location === null) throw new Error(`GET /s/:token answered ${probe.status}, not a 302 with a Location`)
+  const { link, url, location } = await seedLink(gateway, authorization)
   progress(`link ${link.id}: access ${link.access}, maxDownloads ${String(link.maxDownloads)}; Location is ${location.length} characters`)
 
   const fixed = await startFloor('static', redis.url, location)
