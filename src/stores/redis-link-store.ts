@@ -99,7 +99,7 @@ type Arg = string | number
  * A Lua script, run by EVALSHA (and by EVAL where the server does not have it yet). Not
  * ioredis's defineCommand: ioredis knows where EVALSHA's keys are (to prefix them and, on
  * Cluster, to route by slot), which it cannot know for a defined command with a variable
- * key count; and each auto-pipeline batch copies every defined command onto itself.
+ * key count; and every pipeline ioredis builds copies all the defined commands onto itself.
  */
 class Lua<T> {
   readonly #source: string
