@@ -470,7 +470,7 @@ t.test('a burst on one link: every redemption is in its history, even those righ
   await own.app.close()
   const raw = new Redis(redis.url)
   t.teardown(async () => { await raw.quit() })
-  t.equal(await raw.xlen(`${redis.keyPrefix}burst:events:${String(link.id)}`), 71, 'written before Redis was closed')
+  t.equal(await raw.llen(`${redis.keyPrefix}burst:history:${String(link.id)}`), 71, 'written before Redis was closed')
 })
 
 t.test('the AUDIT_LOG file: every event, in order, one JSON line each, no secret', async (t) => {

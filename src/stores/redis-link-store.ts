@@ -8,7 +8,7 @@
 //   lid:<linkId>           string token hash, to address a link by its id
 //   owner:<sub>:files      zset   file ids (lexicographic = time order), for listings
 //   owner:<sub>:links      zset   link ids
-//   events:<linkId>        stream the link's audit events, capped, expiring after the link
+//   history:<linkId>       list   the link's audit events as JSON, newest first, capped, expiring after the link
 //   retention              zset   file ids by when they are due (or when a sweeper's claim lapses)
 //   budget:<name>:<id>     string a budget's counter (see link-store.ts Budget), expiring with its window
 import type { Cluster, Redis } from 'ioredis'
@@ -80,10 +80,12 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSETNX', KEYS[1], 'revokedAt', ARGV[1])
 return 1`
 
-// ARGV[3..]: events, oldest first. The history's expiry is the link's (plus a grace), which
-// never changes: it is set with the first event.
+// A capped list, newest first. ARGV[1]: how many are kept, ARGV[2]: the expiry (ms), ARGV[3..]:
+// events, oldest first (pushed in thousands: unpack has a limit). The history's expiry is
+// the link's (plus a grace), which never changes: it is set with the first event.
 const APPEND_EVENTS = `
-for i = 3, #ARGV do redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[i]) end
+for i = 3, #ARGV, 1000 do redis.call('LPUSH', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV))) end
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[1]) - 1)
 if redis.call('PTTL', KEYS[1]) == -1 then redis.call('PEXPIREAT', KEYS[1], ARGV[2]) end`
 
 // Due files are claimed by pushing their score to the end of the lease: one caller gets
@@ -136,7 +138,7 @@ const linkKey = (tokenHash: string): string => `link:${tokenHash}`
 const linkIdKey = (id: string): string => `lid:${id}`
 const ownerFilesKey = (owner: string): string => `owner:${owner}:files`
 const ownerLinksKey = (owner: string): string => `owner:${owner}:links`
-const eventsKey = (linkId: string): string => `events:${linkId}`
+const historyKey = (linkId: string): string => `history:${linkId}`
 const RETENTION_KEY = 'retention'
 
 /** Appends the budgets as script arguments: their keys to `keys`, ARGV triples to `args`. */
@@ -361,12 +363,12 @@ export class RedisLinkStore implements LinkStore {
   }
 
   async appendEvents (linkId: string, events: string[], keepUntil: number): Promise<void> {
-    await guard(scripts.appendEvents.run(this.#redis, [eventsKey(linkId)], [LINK_HISTORY_MAX, keepUntil, ...events]))
+    await guard(scripts.appendEvents.run(this.#redis, [historyKey(linkId)], [LINK_HISTORY_MAX, keepUntil, ...events]))
   }
 
   async listEvents (linkId: string, limit: number): Promise<AuditEvent[]> {
-    const entries = await guard(this.#redis.xrevrange(eventsKey(linkId), '+', '-', 'COUNT', limit))
-    return entries.map(([, values]) => JSON.parse(values[1] ?? '{}') as AuditEvent)
+    const entries = await guard(this.#redis.lrange(historyKey(linkId), 0, limit - 1))
+    return entries.map((json) => JSON.parse(json) as AuditEvent)
   }
 
   async ping (): Promise<void> {

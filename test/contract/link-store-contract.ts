@@ -3,7 +3,8 @@
 import type { Test } from 'tap'
 import { newId } from '../../src/domain/ids.js'
 import { hashToken, newToken } from '../../src/domain/tokens.js'
-import type { Budget, BudgetVerdict, FileRecord, LinkStore } from '../../src/stores/link-store.js'
+import { auditEvent, type AuditEvent } from '../../src/audit.js'
+import { LINK_HISTORY_MAX, type Budget, type BudgetVerdict, type FileRecord, type LinkStore } from '../../src/stores/link-store.js'
 import { file, link } from '../helpers/records.js'
 
 /** An API client that has checked nothing yet. */
@@ -237,5 +238,23 @@ export function contract (t: Test, makeStore: (t: Test) => Promise<LinkStore>): 
     t.same(second.items.map((l) => l.id), [ids[0]])
     t.equal(second.next, null)
     t.same((await store.listLinks('frank', { limit: 2 })).items, [])
+  })
+
+  t.test('a link\'s history keeps the newest LINK_HISTORY_MAX events, newest first, whatever the batches', async (t) => {
+    const store = await makeStore(t)
+    const linkId = newId()
+    const event = (n: number): AuditEvent => auditEvent('link.redeemed', { reqId: `req-${n}`, ip: '127.0.0.1', userAgent: undefined, sub: null }, { linkId })
+    const keepUntil = Date.now() + 60_000
+    let n = 0
+    // One small batch, then one bigger than the cap (and than a script's unpack at once).
+    for (const size of [3, LINK_HISTORY_MAX + 500]) {
+      await store.appendEvents(linkId, Array.from({ length: size }, () => JSON.stringify(event(n++))), keepUntil)
+    }
+    const history = await store.listEvents(linkId, LINK_HISTORY_MAX + 100)
+    t.equal(history.length, LINK_HISTORY_MAX, 'capped')
+    t.same(history.map((e) => e.reqId), Array.from({ length: LINK_HISTORY_MAX }, (_, i) => `req-${n - 1 - i}`), 'the newest, newest first')
+    t.same((await store.listEvents(linkId, 2)).map((e) => e.reqId), [`req-${n - 1}`, `req-${n - 2}`], 'a limit takes the newest')
+    t.same(history[0], { ...event(n - 1), time: history[0]?.time }, 'events come back whole')
+    t.same(await store.listEvents(newId(), 10), [], 'no history')
   })
 }

@@ -44,7 +44,7 @@ t.test('redis', async (t) => {
     const event = auditEvent('link.redeemed', { reqId: 'r', ip: '127.0.0.1', userAgent: undefined, sub: null }, { linkId: record.id })
     const before = Date.now()
     await store.appendEvents(record.id, [JSON.stringify(event)], keepUntil)
-    const historyTtl = await c.pttl(`events:${record.id}`)
+    const historyTtl = await c.pttl(`history:${record.id}`)
     t.ok(historyTtl > keepUntil - before - 5000 && historyTtl <= keepUntil - before, `the history expires after the link's grace (pttl ${historyTtl})`)
     const later = { ...event, event: 'link.revoked' as const }
     await store.appendEvents(record.id, [event, later].map((e) => JSON.stringify(e)), keepUntil)
