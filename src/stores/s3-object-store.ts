@@ -38,7 +38,7 @@ interface PresignTarget {
 const PROBE_KEY = 'linkgate-presign-probe'
 
 type Credentials = Awaited<ReturnType<S3Client['config']['credentials']>>
-/** Objects whose URL is kept for the rest of the second, at most. */
+/** Objects whose URL is kept for the rest of the second, at most (then the memo starts over). */
 const SIGNED_MAX = 10_000
 
 /** A URL signed this second, and what it was signed for. */
@@ -175,7 +175,9 @@ export class S3ObjectStore implements ObjectStore {
       now
     })
     const url = `${target.origin}${path}?${query}`
-    if (kept !== undefined || byKey.size < SIGNED_MAX) byKey.set(key, { ...options, expiresIn, url })
+    // Full (a flood of distinct objects): start over, so that a hot link gets back in at once.
+    if (kept === undefined && byKey.size >= SIGNED_MAX) byKey.clear()
+    byKey.set(key, { ...options, expiresIn, url })
     return url
   }
 
