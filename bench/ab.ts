@@ -11,11 +11,9 @@
 // Settings: BENCH_AB_BASELINE (a checkout with a built dist/), BENCH_SECONDS=3 per run,
 // BENCH_ROUNDS=8, BENCH_CONNECTIONS=32. Both gateways share one redis-server and s3rver,
 // each with a link of its own. The report (Markdown) goes to stdout, progress to stderr.
-import { mkdtemp, rm, stat } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { createSigner } from 'fast-jwt'
-import { Gateway, JWT_SECRET, ROOT, cpuSeconds, intSetting, seedLink, startFloor, startRedis, startS3 } from './infra.js'
+import { AUTHORIZATION, Gateway, ROOT, cpuSeconds, intSetting, seedLink, startFloor, startStores } from './infra.js'
 import { load } from './redeem.js'
 import { median, num, ratio, table } from './report.js'
 
@@ -31,20 +29,14 @@ const stops: Array<() => Promise<void>> = []
 try {
   if (process.env.BENCH_AB_BASELINE === undefined) throw new Error('BENCH_AB_BASELINE must name the baseline checkout (with a built dist/)')
   await stat(join(baseline, 'dist', 'src', 'server.js')).catch(() => { throw new Error(`${baseline}/dist/src/server.js is missing: build the baseline first (npx tsc)`) })
-  const tmp = await mkdtemp(join(tmpdir(), 'linkgate-ab-'))
-  stops.push(async () => { await rm(tmp, { recursive: true, force: true }) })
-  const redis = await startRedis(join(tmp, 'redis'))
-  stops.push(() => redis.stop())
-  const s3 = await startS3(join(tmp, 's3'))
-  stops.push(() => s3.stop())
-  const authorization = `Bearer ${createSigner({ key: JWT_SECRET, expiresIn: 24 * 3600 * 1000 })({ sub: 'bench' })}`
+  const { tmp, redis, s3 } = await startStores('linkgate-ab-', (stop) => { stops.push(stop) })
 
   const targets: Target[] = []
   let location = ''
   for (const [name, root] of [['baseline', baseline], ['this tree', ROOT]] as const) {
     const gateway = await Gateway.start({ redisUrl: redis.url, s3, auditLog: join(tmp, `audit-${targets.length}.log`), nodeArgs: [], root })
     stops.push(() => gateway.stop())
-    const seeded = await seedLink(gateway, authorization)
+    const seeded = await seedLink(gateway, AUTHORIZATION)
     location = seeded.location
     targets.push({ name: `${name} (${root})`, url: seeded.url, pid: gateway.pid, rps: [], p50: [], p99: [], cpu: [], redisCpu: [] })
   }

@@ -3,10 +3,12 @@
 // floor servers. Everything listens on 127.0.0.1; every wait is bounded.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdir, readFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
+import { createSigner } from 'fast-jwt'
 import S3rver from 's3rver'
 
 export const MiB = 1024 * 1024
@@ -182,6 +184,24 @@ export async function startS3 (dir: string): Promise<BenchS3> {
 }
 
 export const JWT_SECRET = 'linkgate-bench-secret-0123456789abcdef'
+/** A bearer token of the benchmark's user (`bench`), valid a day. */
+export const AUTHORIZATION = `Bearer ${createSigner({ key: JWT_SECRET, expiresIn: 24 * 3600 * 1000 })({ sub: 'bench' })}`
+
+export interface BenchStores { tmp: string, redis: BenchRedis, s3: BenchS3 }
+
+/**
+ * A temporary directory (`<tmpdir>/<prefix>…`) with a redis-server and an s3rver keeping
+ * their data in it; `onStop` is handed what undoes each, in the order they were made.
+ */
+export async function startStores (prefix: string, onStop: (stop: () => Promise<void>) => void): Promise<BenchStores> {
+  const tmp = await mkdtemp(join(tmpdir(), prefix))
+  onStop(async () => { await rm(tmp, { recursive: true, force: true }) })
+  const redis = await startRedis(join(tmp, 'redis'))
+  onStop(() => redis.stop())
+  const s3 = await startS3(join(tmp, 's3'))
+  onStop(() => s3.stop())
+  return { tmp, redis, s3 }
+}
 
 export interface GatewayEnv {
   redisUrl: string

@@ -25,12 +25,11 @@
 // gateway as `node dist/src/server.js` (LOG_LEVEL=warn, AUDIT_LOG to a temporary file,
 // rate limits at 10^9 so that they count but never refuse), and the two floor servers
 // (dist/bench/floor.js).
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
-import { cpus, release, tmpdir, totalmem } from 'node:os'
+import { readFile, stat } from 'node:fs/promises'
+import { cpus, release, totalmem } from 'node:os'
 import { join } from 'node:path'
-import { createSigner } from 'fast-jwt'
 import { Redis } from 'ioredis'
-import { Gateway, JWT_SECRET, MiB, ROOT, cpuSeconds, intSetting, procStatusKiB, seedLink, startFloor, startRedis, startS3, type BenchRedis, type BenchS3, type GatewayEnv } from './infra.js'
+import { AUTHORIZATION, Gateway, MiB, ROOT, cpuSeconds, intSetting, procStatusKiB, seedLink, startFloor, startStores, type BenchRedis, type BenchS3, type GatewayEnv } from './infra.js'
 import { PRESIGN_VARIANTS, Presigner, type PresignVariant } from './presign.js'
 import { load, type LoadResult } from './redeem.js'
 import { median, mib, num, percent, ratio, table } from './report.js'
@@ -79,8 +78,6 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => { cleanupAll().finally(() => process.exit(130)) })
 }
 
-const authorization = `Bearer ${createSigner({ key: JWT_SECRET, expiresIn: 24 * 3600 * 1000 })({ sub: 'bench' })}`
-
 interface Cpu { self: number, pids: Map<number, number>, at: bigint }
 async function cpuMark (pids: number[]): Promise<Cpu> {
   const usage = process.cpuUsage()
@@ -115,7 +112,7 @@ function callsBetween (before: Map<string, number>, after: Map<string, number>):
 async function redeemBench (env: GatewayEnv, redis: BenchRedis): Promise<string> {
   const gateway = await Gateway.start(env)
   cleanups.push(() => gateway.stop())
-  const { link, url, location } = await seedLink(gateway, authorization)
+  const { link, url, location } = await seedLink(gateway, AUTHORIZATION)
   progress(`link ${link.id}: access ${link.access}, maxDownloads ${String(link.maxDownloads)}; Location is ${location.length} characters`)
 
   const fixed = await startFloor('static', redis.url, location)
@@ -150,7 +147,7 @@ async function redeemBench (env: GatewayEnv, redis: BenchRedis): Promise<string>
     }
   }
 
-  const counted = await fetch(`${gateway.base}/v1/links/${link.id}`, { headers: { authorization }, signal: AbortSignal.timeout(10_000) })
+  const counted = await fetch(`${gateway.base}/v1/links/${link.id}`, { headers: { authorization: AUTHORIZATION }, signal: AbortSignal.timeout(10_000) })
   const downloads = (await counted.json() as { downloads: number }).downloads
   const seen = (samples.get('gateway') ?? []).reduce((sum, s) => sum + s.ok, 0)
   await Promise.all([fixed.child.stop(), withRedis.child.stop(), gateway.stop()])
@@ -229,7 +226,7 @@ async function uploadBench (env: GatewayEnv, s3: BenchS3): Promise<string> {
           gateway = await Gateway.start(env)
           const hwmStartKiB = await procStatusKiB(gateway.pid, 'VmHWM')
           const before = await cpuMark([gateway.pid])
-          const { seconds } = await gatewayUpload(gateway.base, authorization, path, bytes, pattern, timeoutMs)
+          const { seconds } = await gatewayUpload(gateway.base, AUTHORIZATION, path, bytes, pattern, timeoutMs)
           const cpu = await cpuShare(before)
           sample = { mibps: size / seconds, gatewayCpu: cpu.of(gateway.pid), benchCpu: cpu.self, hwmStartKiB, hwmKiB: await procStatusKiB(gateway.pid, 'VmHWM') }
         }
@@ -310,12 +307,7 @@ async function version (pkg: string): Promise<string> {
 
 async function main (): Promise<void> {
   await stat(join(ROOT, 'dist', 'src', 'server.js')).catch(() => { throw new Error('dist/src/server.js is missing: run `npm run bench` (it compiles first)') })
-  const tmp = await mkdtemp(join(tmpdir(), 'linkgate-bench-'))
-  cleanups.push(async () => { await rm(tmp, { recursive: true, force: true }) })
-  const redis = await startRedis(join(tmp, 'redis'))
-  cleanups.push(() => redis.stop())
-  const s3 = await startS3(join(tmp, 's3'))
-  cleanups.push(() => s3.stop())
+  const { tmp, redis, s3 } = await startStores('linkgate-bench-', (stop) => { cleanups.push(stop) })
   const nodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(/\s+/).filter((a) => a !== '')
   const env: GatewayEnv = { redisUrl: redis.url, s3, auditLog: join(tmp, 'audit.log'), nodeArgs }
   progress(`redis-server ${redis.version} at ${redis.url}, s3rver at ${s3.endpoint}, data in ${tmp}`)
