@@ -3,7 +3,7 @@
 // floor servers. Everything listens on 127.0.0.1; every wait is bounded.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -130,6 +130,27 @@ export async function procStatusKiB (pid: number, field: 'VmHWM' | 'VmRSS'): Pro
   const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status)
   if (match === null) throw new Error(`no ${field} in /proc/${pid}/status`)
   return Number(match[1])
+}
+
+/**
+ * Waits (at most `ms`) for a just-started process to settle: V8's memory reducer runs some
+ * seconds after start-up has stopped allocating and gives back the start-up garbage and
+ * the young generation grown while loading modules. Settled: RSS has fallen by a tenth or
+ * more and stopped falling (readings a second apart). Then resets VmHWM to the current
+ * RSS (Linux clear_refs 5), so that the next VmHWM is the peak of what follows alone.
+ * Returns that RSS (KiB).
+ */
+export async function settle (pid: number, ms: number): Promise<number> {
+  const start = await procStatusKiB(pid, 'VmRSS')
+  let last = start
+  for (let waited = 0; waited < ms; waited += 1000) {
+    await delay(1000)
+    const rss = await procStatusKiB(pid, 'VmRSS')
+    if (rss < start * 0.9 && rss >= last) break
+    last = rss
+  }
+  await writeFile(`/proc/${pid}/clear_refs`, '5')
+  return await procStatusKiB(pid, 'VmHWM')
 }
 
 export interface BenchRedis { url: string, child: Child, version: string, stop: () => Promise<void> }
