@@ -204,6 +204,9 @@ export async function startS3 (dir: string): Promise<BenchS3> {
   }
 }
 
+/** Seconds an S3 request may stay silent, for the gateway and the bench's own client (see Gateway.start). */
+export const S3_IDLE_TIMEOUT_S = 120
+
 export const JWT_SECRET = 'linkgate-bench-secret-0123456789abcdef'
 /** A bearer token of the benchmark's user (`bench`), valid a day. */
 export const AUTHORIZATION = `Bearer ${createSigner({ key: JWT_SECRET, expiresIn: 24 * 3600 * 1000 })({ sub: 'bench' })}`
@@ -271,7 +274,10 @@ export class Gateway {
       REDEEM_MISS_LIMIT: '1000000000',
       UPLOAD_RATE_LIMIT: '1000000000',
       API_RATE_LIMIT: '1000000000',
-      SHUTDOWN_GRACE: '1'
+      SHUTDOWN_GRACE: '1',
+      // s3rver joins a multipart upload without sending anything meanwhile (AWS S3 sends
+      // whitespace): 1 GiB took 10.5 s here, past the default of 10.
+      S3_IDLE_TIMEOUT: String(S3_IDLE_TIMEOUT_S)
     })
     const gateway = new Gateway(child, base)
     try {

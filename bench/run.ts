@@ -33,7 +33,7 @@ import { AUTHORIZATION, Gateway, MiB, ROOT, cpuSeconds, intSetting, procStatusKi
 import { PRESIGN_VARIANTS, Presigner, type PresignVariant } from './presign.js'
 import { load, type LoadResult } from './redeem.js'
 import { median, mib, num, percent, ratio, table } from './report.js'
-import { PART_SIZE, QUEUE_SIZE, directUpload, gatewayUpload, newPattern, s3Client, type GatewayMode } from './upload.js'
+import { PART_SIZE, QUEUE_SIZE, directUpload, gatewayUpload, newPattern, s3Client, type GatewayMode, type UploadTiming } from './upload.js'
 
 // ---------------------------------------------------------------- settings
 
@@ -209,6 +209,14 @@ async function uploadBench (env: GatewayEnv, s3: BenchS3): Promise<string> {
   const keyOf = (size: number, path: UploadPath): string => `${size}:${path}`
   let gateway: Gateway | undefined
   cleanups.push(async () => { await gateway?.stop() })
+  /** A failed upload says what the gateway logged about it. */
+  const uploadThrough = async (through: Gateway, path: GatewayMode, bytes: number): Promise<UploadTiming> => {
+    try {
+      return await gatewayUpload(through.base, AUTHORIZATION, path, bytes, pattern, timeoutMs)
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\nthe gateway's last output:\n${through.child.output}`, { cause: err })
+    }
+  }
 
   for (let round = 0; round < settings.rounds; round++) {
     for (const size of settings.uploadMiB) {
@@ -226,7 +234,7 @@ async function uploadBench (env: GatewayEnv, s3: BenchS3): Promise<string> {
           gateway = await Gateway.start(env)
           const hwmStartKiB = await procStatusKiB(gateway.pid, 'VmHWM')
           const before = await cpuMark([gateway.pid])
-          const { seconds } = await gatewayUpload(gateway.base, AUTHORIZATION, path, bytes, pattern, timeoutMs)
+          const { seconds } = await uploadThrough(gateway, path, bytes)
           const cpu = await cpuShare(before)
           sample = { mibps: size / seconds, gatewayCpu: cpu.of(gateway.pid), benchCpu: cpu.self, hwmStartKiB, hwmKiB: await procStatusKiB(gateway.pid, 'VmHWM') }
         }
@@ -247,7 +255,7 @@ async function uploadBench (env: GatewayEnv, s3: BenchS3): Promise<string> {
       await gateway?.stop()
       gateway = await Gateway.start(env)
       const restKiB = await settle(gateway.pid, 30_000)
-      const { seconds } = await gatewayUpload(gateway.base, AUTHORIZATION, path, size * MiB, pattern, timeoutMs)
+      const { seconds } = await uploadThrough(gateway, path, size * MiB)
       const hwmKiB = await procStatusKiB(gateway.pid, 'VmHWM')
       settled.set(keyOf(size, path), { restKiB, hwmKiB })
       progress(`settled gateway, ${size} MiB ${path}: ${num(size / seconds, 1)} MiB/s, RSS at rest ${mib(restKiB)}, VmHWM ${mib(hwmKiB)}`)

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto'
 import { request } from 'node:http'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { MiB, type BenchS3 } from './infra.js'
+import { MiB, S3_IDLE_TIMEOUT_S, type BenchS3 } from './infra.js'
 
 /** The gateway's S3ObjectStore uses these while MAX_UPLOAD_BYTES ≤ 10 000 × 8 MiB (the default is 10 GiB). */
 export const PART_SIZE = 6 * MiB
@@ -95,7 +95,7 @@ export function s3Client (s3: BenchS3): S3Client {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: 3,
-    requestHandler: { connectionTimeout: 3000, requestTimeout: 30_000 }
+    requestHandler: { connectionTimeout: 3000, requestTimeout: S3_IDLE_TIMEOUT_S * 1000, throwOnRequestTimeout: true }
   })
 }
 

@@ -42,7 +42,7 @@ export default fp<ObjectStorePluginOptions>(async function objectStorePlugin (fa
     maxAttempts: 3,
     // Bounded: an unreachable or stalled store fails the request instead of hanging it.
     // requestTimeout is socket idleness; without throwOnRequestTimeout it only warns.
-    requestHandler: { connectionTimeout: 3000, requestTimeout: 10_000, throwOnRequestTimeout: true }
+    requestHandler: { connectionTimeout: 3000, requestTimeout: s3.idleTimeout * 1000, throwOnRequestTimeout: true }
   })
   const store = new S3ObjectStore({ client, bucket: s3.bucket, maxObjectBytes: maxUploadBytes })
   fastify.decorate('objectStore', store)

@@ -16,6 +16,8 @@ export interface Config {
     region: string | undefined
     forcePathStyle: boolean
     checksums: ChecksumMode
+    /** Seconds a request to S3 may stay silent before it fails (and is retried). */
+    idleTimeout: number
   } | null
   dataDir: string
   jwtSecret: string
@@ -89,6 +91,7 @@ const schema = {
     S3_REGION: { type: 'string', pattern: '^[a-z0-9-]+$' },
     S3_FORCE_PATH_STYLE: { type: 'boolean', default: false },
     S3_CHECKSUMS: { enum: ['WHEN_REQUIRED', 'WHEN_SUPPORTED'] },
+    S3_IDLE_TIMEOUT: { type: 'integer', minimum: 1, maximum: 3600, default: 10 },
     DATA_DIR: { type: 'string', default: './data' },
     JWT_SECRET: { type: 'string', minLength: 32 },
     SIGNED_URL_TTL: { type: 'integer', minimum: 1, maximum: 604_800, default: 60 },
@@ -223,7 +226,8 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
         region: str('S3_REGION'),
         forcePathStyle: v.S3_FORCE_PATH_STYLE as boolean,
         // S3-compatible stores mishandle the SDK's default aws-chunked CRC32 trailers.
-        checksums: (str('S3_CHECKSUMS') ?? (endpoint !== undefined ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED')) as ChecksumMode
+        checksums: (str('S3_CHECKSUMS') ?? (endpoint !== undefined ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED')) as ChecksumMode,
+        idleTimeout: num('S3_IDLE_TIMEOUT')
       }
     : null
 

@@ -127,17 +127,18 @@ t.test('parseSize', async (t) => {
 
 t.test('S3 settings', async (t) => {
   const aws = loadConfig({ S3_BUCKET: 'my-bucket', JWT_SECRET: SECRET })
-  t.same(aws.s3, { bucket: 'my-bucket', endpoint: undefined, region: undefined, forcePathStyle: false, checksums: 'WHEN_SUPPORTED' })
+  t.same(aws.s3, { bucket: 'my-bucket', endpoint: undefined, region: undefined, forcePathStyle: false, checksums: 'WHEN_SUPPORTED', idleTimeout: 10 })
   t.equal(aws.jwtSecret, SECRET)
   t.equal(aws.jwtSecretGenerated, false)
 
   const minio = loadConfig({ S3_BUCKET: 'my-bucket', S3_ENDPOINT: 'http://127.0.0.1:9000', S3_REGION: 'us-east-1', S3_FORCE_PATH_STYLE: 'true', JWT_SECRET: SECRET })
-  t.same(minio.s3, { bucket: 'my-bucket', endpoint: 'http://127.0.0.1:9000', region: 'us-east-1', forcePathStyle: true, checksums: 'WHEN_REQUIRED' })
+  t.same(minio.s3, { bucket: 'my-bucket', endpoint: 'http://127.0.0.1:9000', region: 'us-east-1', forcePathStyle: true, checksums: 'WHEN_REQUIRED', idleTimeout: 10 })
   t.equal(minio.s3?.forcePathStyle, true, 'a boolean, not the string')
 
   t.equal(loadConfig({ S3_BUCKET: 'b-1', S3_FORCE_PATH_STYLE: 'false', JWT_SECRET: SECRET }).s3?.forcePathStyle, false)
   t.equal(loadConfig({ S3_BUCKET: 'b-1', S3_CHECKSUMS: 'WHEN_REQUIRED', JWT_SECRET: SECRET }).s3?.checksums, 'WHEN_REQUIRED')
   t.equal(loadConfig({ S3_BUCKET: 'b-1', S3_ENDPOINT: 'https://s3.example.com', S3_CHECKSUMS: 'WHEN_SUPPORTED', JWT_SECRET: SECRET }).s3?.checksums, 'WHEN_SUPPORTED')
+  t.equal(loadConfig({ S3_BUCKET: 'b-1', S3_IDLE_TIMEOUT: '120', JWT_SECRET: SECRET }).s3?.idleTimeout, 120)
   t.equal(loadConfig({ S3_ENDPOINT: 'http://127.0.0.1:9000' }).s3, null, 'no bucket, no S3')
 })
 
@@ -202,6 +203,8 @@ t.test('each bad value throws a ConfigError that starts with the variable name',
     ['S3_ENDPOINT', { S3_BUCKET: 'bucket', S3_ENDPOINT: 'localhost:9000', JWT_SECRET: SECRET }],
     ['S3_FORCE_PATH_STYLE', { S3_BUCKET: 'bucket', S3_FORCE_PATH_STYLE: 'yes', JWT_SECRET: SECRET }],
     ['S3_CHECKSUMS', { S3_BUCKET: 'bucket', S3_CHECKSUMS: 'ALWAYS', JWT_SECRET: SECRET }],
+    ['S3_IDLE_TIMEOUT', { S3_BUCKET: 'bucket', S3_IDLE_TIMEOUT: '0', JWT_SECRET: SECRET }],
+    ['S3_IDLE_TIMEOUT', { S3_BUCKET: 'bucket', S3_IDLE_TIMEOUT: '1.5', JWT_SECRET: SECRET }],
     ['JWT_SECRET', { JWT_SECRET: 'short' }],
     ['JWT_SECRET', { JWT_SECRET: 'x'.repeat(31) }],
     ['SIGNED_URL_TTL', { SIGNED_URL_TTL: '0' }],

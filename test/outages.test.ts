@@ -100,7 +100,10 @@ t.test('S3 stalled (accepts connections, never answers) under a running gateway'
   const shared = await healthy.app.inject({ method: 'POST', url: '/v1/files?filename=kept.txt&share=true', headers: { authorization: healthy.auth(), 'content-type': 'text/plain' }, body: 'kept' })
   t.equal(shared.statusCode, 201)
   const stalledS3: TestS3 = { ...s3, endpoint }
-  const { app } = await buildTestApp(t, { redis: linkRedis, s3: stalledS3 })
+  // S3_IDLE_TIMEOUT=1, so that an upload gives up after 3 silent attempts of a second.
+  const { app, config, auth } = await buildTestApp(t, { redis: linkRedis, s3: stalledS3 }, {
+    s3: { bucket: s3.bucket, endpoint, region: s3.region, forcePathStyle: true, checksums: 'WHEN_REQUIRED', idleTimeout: 1 }
+  })
 
   const redeemed = await timed(async () => await app.inject({ url: `/s/${shared.json().link.token as string}` }))
   t.comment(`redemption with S3 stalled: ${redeemed.ms} ms`)
@@ -112,8 +115,15 @@ t.test('S3 stalled (accepts connections, never answers) under a running gateway'
   t.equal(ready.value.statusCode, 503)
   t.match(ready.value.json(), { detail: 'Not ready: objectStore unavailable' })
   t.ok(ready.ms < 4000, `bounded by the 2 s probe timeout (took ${ready.ms} ms)`)
-  // An upload is not tried here: with requestTimeout only warning (throwOnRequestTimeout
-  // is unset in plugins/object-store.ts), it does not end on its own.
+
+  t.equal(config.s3?.idleTimeout, 1)
+  const upload = await timed(async () => await app.inject({ method: 'POST', url: '/v1/files?filename=lost.txt', headers: { authorization: auth('stalled'), 'content-type': 'text/plain' }, body: 'lost' }))
+  t.comment(`upload with S3 stalled (S3_IDLE_TIMEOUT=1): ${upload.ms} ms`)
+  t.equal(upload.value.statusCode, 503)
+  t.match(upload.value.json(), { code: 'LG_DEPENDENCY_UNAVAILABLE', detail: 'The object store is unavailable, try again shortly' })
+  t.ok(upload.ms < 15_000, `bounded by the idle timeout, 3 attempts, and the 5 s cleanup (took ${upload.ms} ms)`)
+  const files = await app.inject({ url: '/v1/files', headers: { authorization: auth('stalled') } })
+  t.same(files.json().items, [], 'no record of the failed upload')
 })
 
 const { createSigner } = await import('fast-jwt')

@@ -24,7 +24,7 @@ export async function testConfig (t: Teardown, deps: TestDeps, overrides: Partia
     redis: deps.redis === undefined ? null : 'topology' in deps.redis ? deps.redis : { topology: 'single', url: deps.redis.url, keyPrefix: deps.redis.keyPrefix },
     s3: deps.s3 === undefined
       ? null
-      : { bucket: deps.s3.bucket, endpoint: deps.s3.endpoint, region: deps.s3.region, forcePathStyle: true, checksums: 'WHEN_REQUIRED' },
+      : { bucket: deps.s3.bucket, endpoint: deps.s3.endpoint, region: deps.s3.region, forcePathStyle: true, checksums: 'WHEN_REQUIRED', idleTimeout: 10 },
     dataDir,
     jwtSecret: TEST_JWT_SECRET,
     jwtSecretGenerated: false,
