@@ -101,7 +101,7 @@ t.test('S3 stalled (accepts connections, never answers) under a running gateway'
   t.equal(shared.statusCode, 201)
   const stalledS3: TestS3 = { ...s3, endpoint }
   // S3_IDLE_TIMEOUT=1, so that an upload gives up after 3 silent attempts of a second.
-  const { app, config, auth } = await buildTestApp(t, { redis: linkRedis, s3: stalledS3 }, {
+  const { app, auth } = await buildTestApp(t, { redis: linkRedis, s3: stalledS3 }, {
     s3: { bucket: s3.bucket, endpoint, region: s3.region, forcePathStyle: true, checksums: 'WHEN_REQUIRED', idleTimeout: 1 }
   })
 
@@ -116,7 +116,6 @@ t.test('S3 stalled (accepts connections, never answers) under a running gateway'
   t.match(ready.value.json(), { detail: 'Not ready: objectStore unavailable' })
   t.ok(ready.ms < 4000, `bounded by the 2 s probe timeout (took ${ready.ms} ms)`)
 
-  t.equal(config.s3?.idleTimeout, 1)
   const upload = await timed(async () => await app.inject({ method: 'POST', url: '/v1/files?filename=lost.txt', headers: { authorization: auth('stalled'), 'content-type': 'text/plain' }, body: 'lost' }))
   t.comment(`upload with S3 stalled (S3_IDLE_TIMEOUT=1): ${upload.ms} ms`)
   t.equal(upload.value.statusCode, 503)
