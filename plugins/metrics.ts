@@ -4,7 +4,7 @@
 // share token ever becomes a label). With METRICS_TOKEN set, the route wants
 // `Authorization: Bearer <METRICS_TOKEN>`.
 import type { S3Client } from '@aws-sdk/client-s3'
-import { Type } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'

@@ -1,5 +1,5 @@
 // Shared JSON schemas of the HTTP API (TypeBox, so route handlers are typed from them).
-import { Type, type TArray, type TNull, type TObject, type TSchema, type TString, type TUnion } from '@fastify/type-provider-typebox'
+import { Type, type TArray, type TNull, type TObject, type TSchema, type TString, type TUnion } from 'typebox'
 import { ID_PATTERN } from './domain/ids.js'
 
 export const ProblemSchema = Type.Object({

@@ -1,5 +1,6 @@
 // The caller's files: list, read, delete, and a short-lived download URL for the owner.
-import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
 import { fileView, ownFile } from '../share.js'
 import { FileSchema, IdParamsSchema, PageQuerySchema, PageSchema, errorResponses } from '../schemas.js'
 

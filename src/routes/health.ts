@@ -1,5 +1,6 @@
 // Liveness and readiness for load balancers and orchestrators.
-import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
 import { sendProblem } from '../problem.js'
 import { ProblemSchema } from '../schemas.js'
 import { withTimeout } from '../with-timeout.js'

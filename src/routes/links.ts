@@ -1,5 +1,6 @@
 // Share links: mint one for a file, list, read and revoke the caller's links.
-import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
 import { notFound } from '../errors.js'
 import { createShareLink, linkView, ownFile, ownLink, shareDeps } from '../share.js'
 import { AuditEventSchema, IdParamsSchema, LinkOptionsSchema, LinkSchema, NewLinkSchema, PageQuerySchema, PageSchema, errorResponses } from '../schemas.js'

@@ -1,6 +1,7 @@
 // GET /o/<key>: serves the embedded store's files behind URLs the gateway signed itself
 // (the embedded stand-in for a presigned S3 URL). Tampered or expired → 403.
-import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
 import { HttpError, notFound } from '../errors.js'
 import { ProblemSchema } from '../schemas.js'
 import type { LocalObjectStore } from '../stores/local-object-store.js'

@@ -3,7 +3,8 @@
 // short-lived URL. Guarded links (restricted, password, or limited for a browser) take
 // a detour: the checks, or a page whose form spends the download, so that a link
 // preview bot's GET or HEAD never consumes one.
-import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { DenialReason } from '../audit.js'
 import { accessDenial } from '../domain/access.js'

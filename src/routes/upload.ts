@@ -2,7 +2,8 @@
 // any other type. Bytes flow socket → meter (size limit, sha256) → ObjectStore; a file
 // record (and a link, with ?share=true) is written only once the object is complete.
 import multipart from '@fastify/multipart'
-import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
 import type { FastifyRequest } from 'fastify'
 import { finished, type Readable } from 'node:stream'
 import { normaliseContentType } from '../domain/content-type.js'
