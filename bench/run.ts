@@ -175,18 +175,23 @@ async function redeemBench (env: GatewayEnv, redis: BenchRedis): Promise<string>
   for (const s of samples.get('gateway') ?? []) for (const [cmd, n] of s.redisCalls) gatewayCalls.set(cmd, (gatewayCalls.get(cmd) ?? 0) + n)
   const gatewayRequests = (samples.get('gateway') ?? []).reduce((sum, s) => sum + s.ok + s.bad, 0)
   const breakdown = [...gatewayCalls].sort((a, b) => b[1] - a[1]).map(([cmd, n]) => `${cmd} ${num(n / gatewayRequests, 2)}`).join(', ')
-  const gw = (pick: (s: RedeemSample) => number): number => med('gateway', pick)
-  const ratios = targets.slice(1).map((t) => [
-    `gateway / ${t.name}`,
-    ratio(gw((s) => s.rps), med(t.name, (s) => s.rps)),
-    ratio(gw((s) => s.p99), med(t.name, (s) => s.p99))
-  ])
+  // Paired by round: the targets of one round run back to back, so a machine whose speed
+  // drifts over minutes (a shared one does) moves both sides of a round's ratio alike.
+  const perRound = (name: string, pick: (s: RedeemSample) => number): number[] => {
+    const ours = samples.get('gateway') ?? []
+    return (samples.get(name) ?? []).map((s, i) => pick(ours[i] as RedeemSample) / pick(s))
+  }
+  const ratios = targets.slice(1).map((t) => {
+    const rps = perRound(t.name, (s) => s.rps)
+    const p99 = perRound(t.name, (s) => s.p99)
+    return [`gateway / ${t.name}`, ratio(median(rps), 1), rps.map((r) => num(r, 2)).join(', '), ratio(median(p99), 1), p99.map((r) => num(r, 2)).join(', ')]
+  })
   return [
     `## 1. Redemption: \`GET /s/:token\`, public unlimited link → 302 (${connections} connections, ${rounds} × ${seconds} s, median of rounds)`,
     '',
     table(['target', 'req/s', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'server CPU', 'redis CPU', 'autocannon CPU', 'Redis cmds/req', 'not 2xx/3xx'], rows),
     '',
-    table(['ratio', 'req/s', 'p99'], ratios),
+    table(['ratio (median of the rounds\' ratios)', 'req/s', 'each round', 'p99', 'each round'], ratios),
     '',
     `CPU: 100 % = one core; "server CPU µs/req" is the server process's CPU time per answered request. Redis commands per gateway redemption (INFO commandstats, which counts the commands a Lua script runs as well as the script call, evalsha): ${breakdown}.`,
     `Downloads the gateway counted on the link: ${num(downloads)} (autocannon saw ${num(seen)} redirects in the measured rounds; warm-up and requests in flight at the end of a run make up the rest).` +
