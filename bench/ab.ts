@@ -15,7 +15,7 @@ import { stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { AUTHORIZATION, Gateway, ROOT, cpuSeconds, intSetting, seedLink, startFloor, startStores } from './infra.js'
 import { load } from './redeem.js'
-import { median, num, ratio, table } from './report.js'
+import { median, num, ratio, roundRatios, table } from './report.js'
 
 const baseline = resolve(process.env.BENCH_AB_BASELINE ?? '')
 const seconds = intSetting('BENCH_SECONDS', 3, 1, 600)
@@ -65,15 +65,15 @@ try {
   const rows = targets.map((t) => [
     t.name,
     num(median(t.rps)),
-    ratio(median(t.rps), median(floorTarget.rps)),
+    ratio(median(roundRatios(t.rps, floorTarget.rps)), 1),
     num(median(t.p50), 2),
     num(median(t.p99), 2),
-    ratio(median(t.p99), median(floorTarget.p99)),
+    ratio(median(roundRatios(t.p99, floorTarget.p99)), 1),
     num(median(t.cpu), 1),
     num(median(t.redisCpu), 1)
   ])
   process.stdout.write([
-    `# Redemption A/B (${connections} connections, ${rounds} rounds × ${seconds} s, alternating, median)`,
+    `# Redemption A/B (${connections} connections, ${rounds} rounds × ${seconds} s, alternating, median; ÷ floor: the median of the rounds' ratios)`,
     '',
     table(['target', 'req/s', '÷ floor', 'p50 ms', 'p99 ms', 'p99 ÷ floor', 'server CPU µs/req', 'Redis CPU µs/req'], rows),
     ''

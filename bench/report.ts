@@ -14,6 +14,13 @@ export function num (value: number, digits = 0): string {
 }
 
 export const ratio = (a: number, b: number): string => num(a / b, 2) + '×'
+
+/**
+ * ours[i] / theirs[i], round by round. The targets of one round run back to back, so a
+ * machine whose speed drifts over minutes (a shared one does) moves both sides alike;
+ * the median of these is steadier than a ratio of medians taken from different rounds.
+ */
+export const roundRatios = (ours: number[], theirs: number[]): number[] => theirs.map((x, i) => (ours[i] ?? Number.NaN) / x)
 export const percent = (value: number): string => num(value * 100) + ' %'
 export const mib = (kib: number): string => num(kib / 1024) + ' MiB'
 

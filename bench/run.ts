@@ -32,7 +32,7 @@ import { Redis } from 'ioredis'
 import { AUTHORIZATION, Gateway, MiB, ROOT, cpuSeconds, intSetting, procStatusKiB, seedLink, settle, startFloor, startStores, type BenchRedis, type BenchS3, type GatewayEnv } from './infra.js'
 import { PRESIGN_VARIANTS, Presigner, type PresignVariant } from './presign.js'
 import { load, type LoadResult } from './redeem.js'
-import { median, mib, num, percent, ratio, table } from './report.js'
+import { median, mib, num, percent, ratio, roundRatios, table } from './report.js'
 import { PART_SIZE, QUEUE_SIZE, directUpload, gatewayUpload, newPattern, s3Client, type GatewayMode, type UploadTiming } from './upload.js'
 
 // ---------------------------------------------------------------- settings
@@ -175,12 +175,8 @@ async function redeemBench (env: GatewayEnv, redis: BenchRedis): Promise<string>
   for (const s of samples.get('gateway') ?? []) for (const [cmd, n] of s.redisCalls) gatewayCalls.set(cmd, (gatewayCalls.get(cmd) ?? 0) + n)
   const gatewayRequests = (samples.get('gateway') ?? []).reduce((sum, s) => sum + s.ok + s.bad, 0)
   const breakdown = [...gatewayCalls].sort((a, b) => b[1] - a[1]).map(([cmd, n]) => `${cmd} ${num(n / gatewayRequests, 2)}`).join(', ')
-  // Paired by round: the targets of one round run back to back, so a machine whose speed
-  // drifts over minutes (a shared one does) moves both sides of a round's ratio alike.
-  const perRound = (name: string, pick: (s: RedeemSample) => number): number[] => {
-    const ours = samples.get('gateway') ?? []
-    return (samples.get(name) ?? []).map((s, i) => pick(ours[i] as RedeemSample) / pick(s))
-  }
+  const perRound = (name: string, pick: (s: RedeemSample) => number): number[] =>
+    roundRatios((samples.get('gateway') ?? []).map(pick), (samples.get(name) ?? []).map(pick))
   const ratios = targets.slice(1).map((t) => {
     const rps = perRound(t.name, (s) => s.rps)
     const p99 = perRound(t.name, (s) => s.p99)
