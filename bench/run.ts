@@ -267,10 +267,14 @@ async function uploadBench (env: GatewayEnv, s3: BenchS3): Promise<string> {
 
   const med = (size: number, path: UploadPath, pick: (s: UploadSample) => number): number => median((samples.get(keyOf(size, path)) ?? []).map(pick))
   const peak = (size: number, path: UploadPath): number => Math.max(...(samples.get(keyOf(size, path)) ?? []).map((s) => s.hwmKiB))
+  // Like the redemption's: the paths of a size run back to back in each round.
+  const perRound = (size: number, path: UploadPath): number[] =>
+    roundRatios((samples.get(keyOf(size, path)) ?? []).map((s) => s.mibps), (samples.get(keyOf(size, 'direct')) ?? []).map((s) => s.mibps))
   const rows = settings.uploadMiB.flatMap((size) => paths.map((path) => [
     `${size} MiB ${path === 'direct' ? 'direct lib-storage → s3rver' : `gateway ${path}`}`,
     num(med(size, path, (s) => s.mibps), 1),
-    path === 'direct' ? '' : ratio(med(size, path, (s) => s.mibps), med(size, 'direct', (s) => s.mibps)),
+    path === 'direct' ? '' : ratio(median(perRound(size, path)), 1),
+    path === 'direct' ? '' : perRound(size, path).map((r) => num(r, 2)).join(', '),
     path === 'direct' ? '' : mib(peak(size, path)),
     path === 'direct' ? '' : percent(med(size, path, (s) => s.gatewayCpu)),
     percent(med(size, path, (s) => s.benchCpu))
@@ -284,7 +288,7 @@ async function uploadBench (env: GatewayEnv, s3: BenchS3): Promise<string> {
   return [
     `## 2. Upload: a stream of unknown length (chunked, no content-length), part size ${PART_SIZE / MiB} MiB, queue ${QUEUE_SIZE}, checksums WHEN_REQUIRED (${settings.rounds} round${settings.rounds > 1 ? 's' : ''}, median)`,
     '',
-    table(['size and path', 'MiB/s', '÷ direct', 'gateway peak RSS', 'gateway CPU', 'bench process CPU'], rows),
+    table(['size and path', 'MiB/s', '÷ direct (median of the rounds\' ratios)', 'each round', 'gateway peak RSS', 'gateway CPU', 'bench process CPU'], rows),
     '',
     'Gateway peak RSS: VmHWM of a gateway process started fresh for each upload (max over rounds), which includes its start-up; and, once per size and path, of a gateway that first settled (V8 gave back what start-up left, as a long-running gateway has), VmHWM reset just before the upload:',
     '',
