@@ -233,6 +233,8 @@ export interface GatewayEnv {
   auditLog: string
   /** Node options before the script, e.g. --cpu-prof --cpu-prof-dir=/tmp/prof. */
   nodeArgs: string[]
+  /** Variables set last, over the gateway's own (LOG_LEVEL=info, MALLOC_ARENA_MAX=1, …). */
+  extraEnv?: Record<string, string>
   /** The checkout whose dist/src/server.js runs; this one by default (bench/ab.ts sets another). */
   root?: string
 }
@@ -247,7 +249,7 @@ export class Gateway {
     this.base = base
   }
 
-  static async start ({ redisUrl, s3, auditLog, nodeArgs, root = ROOT }: GatewayEnv): Promise<Gateway> {
+  static async start ({ redisUrl, s3, auditLog, nodeArgs, extraEnv = {}, root = ROOT }: GatewayEnv): Promise<Gateway> {
     const port = await freePort()
     const base = `http://${LOOPBACK}:${port}`
     const child = new Child(process.execPath, [...nodeArgs, join(root, 'dist', 'src', 'server.js')], {
@@ -277,7 +279,8 @@ export class Gateway {
       SHUTDOWN_GRACE: '1',
       // s3rver joins a multipart upload without sending anything meanwhile (AWS S3 sends
       // whitespace): 1 GiB took 10.5 s here, past the default of 10.
-      S3_IDLE_TIMEOUT: String(S3_IDLE_TIMEOUT_S)
+      S3_IDLE_TIMEOUT: String(S3_IDLE_TIMEOUT_S),
+      ...extraEnv
     })
     const gateway = new Gateway(child, base)
     try {

@@ -19,6 +19,9 @@
 //   BENCH_GATEWAY_NODE_ARGS  node options for the gateway process, space-separated, e.g.
 //                            "--cpu-prof --cpu-prof-dir=/tmp/linkgate-prof" (one profile
 //                            per gateway process, written when it stops)
+//   BENCH_GATEWAY_ENV        NAME=value pairs, space-separated, set over the gateway's
+//                            environment, e.g. "LOG_LEVEL=info" (the default level, which
+//                            logs two lines a request) or "MALLOC_ARENA_MAX=1"
 //
 // Everything it starts listens on 127.0.0.1 and is stopped at the end: a redis-server and
 // an s3rver (in this process) on free ports with their data in a temporary directory, the
@@ -41,6 +44,10 @@ function listSetting (name: string, fallback: string): string[] {
   return (process.env[name]?.trim() || fallback).split(',').map((s) => s.trim()).filter((s) => s !== '')
 }
 
+function words (name: string): string[] {
+  return (process.env[name] ?? '').split(/\s+/).filter((w) => w !== '')
+}
+
 const PARTS = ['redeem', 'upload', 'presign'] as const
 const settings = {
   seconds: intSetting('BENCH_SECONDS', 5, 1, 600),
@@ -56,7 +63,13 @@ const settings = {
   only: listSetting('BENCH_ONLY', PARTS.join(',')).map((s) => {
     if (!(PARTS as readonly string[]).includes(s)) throw new Error(`BENCH_ONLY must list some of ${PARTS.join(', ')} (got ${JSON.stringify(s)})`)
     return s
-  })
+  }),
+  gatewayNodeArgs: words('BENCH_GATEWAY_NODE_ARGS'),
+  gatewayEnv: Object.fromEntries(words('BENCH_GATEWAY_ENV').map((pair) => {
+    const at = pair.indexOf('=')
+    if (at < 1) throw new Error(`BENCH_GATEWAY_ENV must be NAME=value pairs (got ${JSON.stringify(pair)})`)
+    return [pair.slice(0, at), pair.slice(at + 1)]
+  }))
 }
 
 const progress = (line: string): void => { process.stderr.write(`[bench] ${line}\n`) }
@@ -340,8 +353,7 @@ async function version (pkg: string): Promise<string> {
 async function main (): Promise<void> {
   await stat(join(ROOT, 'dist', 'src', 'server.js')).catch(() => { throw new Error('dist/src/server.js is missing: run `npm run bench` (it compiles first)') })
   const { tmp, redis, s3 } = await startStores('linkgate-bench-', (stop) => { cleanups.push(stop) })
-  const nodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(/\s+/).filter((a) => a !== '')
-  const env: GatewayEnv = { redisUrl: redis.url, s3, auditLog: join(tmp, 'audit.log'), nodeArgs }
+  const env: GatewayEnv = { redisUrl: redis.url, s3, auditLog: join(tmp, 'audit.log'), nodeArgs: settings.gatewayNodeArgs, extraEnv: settings.gatewayEnv }
   progress(`redis-server ${redis.version} at ${redis.url}, s3rver at ${s3.endpoint}, data in ${tmp}`)
 
   const sections: string[] = []
@@ -352,7 +364,9 @@ async function main (): Promise<void> {
   const cpu = cpus()
   const machine = `${cpu[0]?.model.trim() ?? 'unknown CPU'} × ${cpu.length}, ${num(totalmem() / 1024 ** 3, 1)} GiB RAM, ${process.platform} ${release()}, Node ${process.version}`
   const tools = `redis-server ${redis.version}, s3rver ${await version('s3rver')}, autocannon ${await version('autocannon')}, fastify ${await version('fastify')}, @aws-sdk/lib-storage ${await version('@aws-sdk/lib-storage')}`
-  const used = `BENCH_SECONDS=${settings.seconds} BENCH_ROUNDS=${settings.rounds} BENCH_CONNECTIONS=${settings.connections} BENCH_UPLOAD_MIB=${settings.uploadMiB.join(',')} BENCH_PRESIGN_N=${settings.presignN} BENCH_ONLY=${settings.only.join(',')}`
+  const used = `BENCH_SECONDS=${settings.seconds} BENCH_ROUNDS=${settings.rounds} BENCH_CONNECTIONS=${settings.connections} BENCH_UPLOAD_MIB=${settings.uploadMiB.join(',')} BENCH_PRESIGN_N=${settings.presignN} BENCH_ONLY=${settings.only.join(',')}` +
+    (settings.gatewayNodeArgs.length > 0 ? ` BENCH_GATEWAY_NODE_ARGS="${settings.gatewayNodeArgs.join(' ')}"` : '') +
+    (Object.keys(settings.gatewayEnv).length > 0 ? ` BENCH_GATEWAY_ENV="${Object.entries(settings.gatewayEnv).map(([k, v]) => `${k}=${v}`).join(' ')}"` : '')
   process.stdout.write([
     '# Linkgate benchmark',
     '',
