@@ -5,7 +5,7 @@
 import { once } from 'node:events'
 import { createServer, type Socket } from 'node:net'
 import t from 'tap'
-import { TEST_JWT_SECRET, buildTestApp, multipartBody } from './helpers/app.js'
+import { TEST_JWT_SECRET, buildTestApp, multipartBody, s3Config } from './helpers/app.js'
 import { freePort, s3Env, startGateway } from './helpers/gateway.js'
 import { restartableRedis, startRedis } from './helpers/redis.js'
 import { startS3, type TestS3 } from './helpers/s3.js'
@@ -101,9 +101,7 @@ t.test('S3 stalled (accepts connections, never answers) under a running gateway'
   t.equal(shared.statusCode, 201)
   const stalledS3: TestS3 = { ...s3, endpoint }
   // S3_IDLE_TIMEOUT=1, so that an upload gives up after 3 silent attempts of a second.
-  const { app, auth } = await buildTestApp(t, { redis: linkRedis, s3: stalledS3 }, {
-    s3: { bucket: s3.bucket, endpoint, region: s3.region, forcePathStyle: true, checksums: 'WHEN_REQUIRED', idleTimeout: 1 }
-  })
+  const { app, auth } = await buildTestApp(t, { redis: linkRedis, s3: stalledS3 }, { s3: { ...s3Config(stalledS3), idleTimeout: 1 } })
 
   const redeemed = await timed(async () => await app.inject({ url: `/s/${shared.json().link.token as string}` }))
   t.comment(`redemption with S3 stalled: ${redeemed.ms} ms`)

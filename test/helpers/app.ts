@@ -13,6 +13,11 @@ interface Teardown { teardown: (fn: () => unknown) => void }
 export const MiB = 1024 * 1024
 export const TEST_JWT_SECRET = 'linkgate-test-secret-0123456789abcdef'
 
+/** The S3 settings for a test's s3rver (or a stand-in at its address). */
+export function s3Config (s3: TestS3): NonNullable<Config['s3']> {
+  return { bucket: s3.bucket, endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, checksums: 'WHEN_REQUIRED', idleTimeout: 10 }
+}
+
 export async function testConfig (t: Teardown, deps: TestDeps, overrides: Partial<Config> = {}): Promise<Config> {
   const dataDir = await mkdtemp(join(tmpdir(), 'linkgate-data-'))
   t.teardown(async () => { await rm(dataDir, { recursive: true, force: true }) })
@@ -22,9 +27,7 @@ export async function testConfig (t: Teardown, deps: TestDeps, overrides: Partia
     publicUrl: 'http://gateway.test',
     logLevel: 'silent',
     redis: deps.redis === undefined ? null : 'topology' in deps.redis ? deps.redis : { topology: 'single', url: deps.redis.url, keyPrefix: deps.redis.keyPrefix },
-    s3: deps.s3 === undefined
-      ? null
-      : { bucket: deps.s3.bucket, endpoint: deps.s3.endpoint, region: deps.s3.region, forcePathStyle: true, checksums: 'WHEN_REQUIRED', idleTimeout: 10 },
+    s3: deps.s3 === undefined ? null : s3Config(deps.s3),
     dataDir,
     jwtSecret: TEST_JWT_SECRET,
     jwtSecretGenerated: false,
