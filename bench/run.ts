@@ -283,15 +283,18 @@ async function uploadBench (env: GatewayEnv, s3: BenchS3): Promise<string> {
   // Like the redemption's: the paths of a size run back to back in each round.
   const perRound = (size: number, path: UploadPath): number[] =>
     roundRatios((samples.get(keyOf(size, path)) ?? []).map((s) => s.mibps), (samples.get(keyOf(size, 'direct')) ?? []).map((s) => s.mibps))
-  const rows = settings.uploadMiB.flatMap((size) => paths.map((path) => [
-    `${size} MiB ${path === 'direct' ? 'direct lib-storage → s3rver' : `gateway ${path}`}`,
-    num(med(size, path, (s) => s.mibps), 1),
-    path === 'direct' ? '' : ratio(median(perRound(size, path)), 1),
-    path === 'direct' ? '' : perRound(size, path).map((r) => num(r, 2)).join(', '),
-    path === 'direct' ? '' : mib(peak(size, path)),
-    path === 'direct' ? '' : percent(med(size, path, (s) => s.gatewayCpu)),
-    percent(med(size, path, (s) => s.benchCpu))
-  ]))
+  const rows = settings.uploadMiB.flatMap((size) => paths.map((path) => {
+    const rounds = path === 'direct' ? [] : perRound(size, path)
+    return [
+      `${size} MiB ${path === 'direct' ? 'direct lib-storage → s3rver' : `gateway ${path}`}`,
+      num(med(size, path, (s) => s.mibps), 1),
+      path === 'direct' ? '' : ratio(median(rounds), 1),
+      rounds.map((r) => num(r, 2)).join(', '),
+      path === 'direct' ? '' : mib(peak(size, path)),
+      path === 'direct' ? '' : percent(med(size, path, (s) => s.gatewayCpu)),
+      percent(med(size, path, (s) => s.benchCpu))
+    ]
+  }))
   const peaks = (['raw', 'multipart'] as const).map((path) => [`gateway ${path}`, ...settings.uploadMiB.map((size) => mib(peak(size, path)))])
   peaks.push(['gateway just started (before the upload)', ...settings.uploadMiB.map((size) => mib(median(['raw', 'multipart'].flatMap((p) => (samples.get(keyOf(size, p as UploadPath)) ?? []).map((s) => s.hwmStartKiB)))))])
   for (const path of ['raw', 'multipart'] as const) {
