@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process'
 import { createHmac } from 'node:crypto'
 import { once } from 'node:events'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
@@ -16,6 +17,7 @@ import type { AuditEvent } from '../src/audit.js'
 import { newId } from '../src/domain/ids.js'
 import { newToken } from '../src/domain/tokens.js'
 import { AuditEventSchema } from '../src/schemas.js'
+import { LINK_HISTORY_MAX } from '../src/stores/link-store.js'
 import { TEST_JWT_SECRET, buildTestApp, multipartBody, type TestApp } from './helpers/app.js'
 import { link } from './helpers/records.js'
 import { startRedis } from './helpers/redis.js'
@@ -471,6 +473,40 @@ t.test('a burst on one link: every redemption is in its history, even those righ
   const raw = new Redis(redis.url)
   t.teardown(async () => { await raw.quit() })
   t.equal(await raw.llen(`${redis.keyPrefix}burst:history:${String(link.id)}`), 71, 'written before Redis was closed')
+})
+
+t.test('a hot link: its history is written after the turn, in one call with only the newest LINK_HISTORY_MAX events', async (t) => {
+  const keyPrefix = `${redis.keyPrefix}hot:`
+  const own = await buildTestApp(t, { redis: { ...redis, keyPrefix }, s3 })
+  const owner = own.auth('owner')
+  const up = await own.app.inject({ method: 'POST', url: '/v1/files?filename=h.txt&share=true', headers: { authorization: owner, 'content-type': 'text/plain' }, body: 'h' })
+  t.equal(up.statusCode, 201, up.body)
+  const record = await own.app.linkStore.getLink(up.json().link.id)
+  if (record === null) throw new Error('the link was not stored')
+  await own.app.flushAudit()
+  // The real store's method, watched: every call is still written to Redis.
+  const { linkStore } = own.app
+  const append = linkStore.appendEvents.bind(linkStore)
+  const calls: number[] = []
+  const written = new Promise<void>((resolve) => {
+    linkStore.appendEvents = async (linkId, events, keepUntil) => {
+      calls.push(events.length)
+      await append(linkId, events, keepUntil)
+      resolve()
+    }
+  })
+
+  const count = LINK_HISTORY_MAX + 500
+  for (let i = 0; i < count; i++) own.app.audit(null, 'link.redeemed', { bytes: i }, record)
+  await nextTurn()
+  t.strictSame(calls, [], 'nothing is written to the history within the turn of the events')
+  await written
+  t.strictSame(calls, [LINK_HISTORY_MAX], 'one call, with only as many events as the history keeps')
+  const raw = new Redis(redis.url)
+  t.teardown(async () => { await raw.quit() })
+  const kept = (await raw.lrange(`${keyPrefix}history:${record.id}`, 0, -1)).map((json) => JSON.parse(json) as AuditEvent)
+  t.equal(kept.length, LINK_HISTORY_MAX)
+  t.strictSame([kept[0]?.bytes, kept.at(-1)?.bytes], [count - 1, count - LINK_HISTORY_MAX], 'the newest, newest first')
 })
 
 t.test('the AUDIT_LOG file: every event, in order, one JSON line each, no secret', async (t) => {
