@@ -1,14 +1,15 @@
 // The audit trail: every security-relevant event as one JSON line (to AUDIT_LOG, or to
 // stdout with `audit: true`), written asynchronously once per event-loop turn and flushed
 // on close; events about a link also go to the link's history in the LinkStore, for its
-// owner to read, at most a second later.
+// owner to read, at most a second later: denials apart from the link's own lifecycle, so
+// that refused requests cannot push the lifecycle out.
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { EventEmitter } from 'node:events'
 import { pino } from 'pino'
 import { jwtSubject } from './auth.js'
 import { auditEvent, type AuditEvent, type AuditEventName, type AuditFields } from '../src/audit.js'
-import { LINK_HISTORY_GRACE_MS, LINK_HISTORY_MAX, type LinkRecord } from '../src/stores/link-store.js'
+import { LINK_HISTORY_GRACE_MS, LINK_HISTORY_MAX, type HistoryBatch, type LinkRecord } from '../src/stores/link-store.js'
 
 /** `request` null: the gateway acting on its own (the retention sweeper). */
 export type Audit = (request: FastifyRequest | null, event: AuditEventName, fields?: AuditFields, link?: LinkRecord | null) => void
@@ -55,14 +56,14 @@ export default fp(async function auditPlugin (fastify) {
     lines = ''
   }
 
-  const pending = new Map<string, { events: string[], keepUntil: number, log: FastifyBaseLogger }>()
+  const pending = new Map<string, HistoryBatch & { keepUntil: number, log: FastifyBaseLogger }>()
   const writing = new Set<Promise<void>>()
   let historiesScheduled: NodeJS.Timeout | undefined
   function writeHistories (): void {
     if (historiesScheduled !== undefined) clearTimeout(historiesScheduled)
     historiesScheduled = undefined
-    for (const [linkId, { events, keepUntil, log }] of pending) {
-      const write = fastify.linkStore.appendEvents(linkId, events, keepUntil)
+    for (const [linkId, { lifecycle, denials, keepUntil, log }] of pending) {
+      const write = fastify.linkStore.appendEvents(linkId, { lifecycle, denials }, keepUntil)
         .catch((err: Error) => { log.warn({ err: { message: err.message } }, 'audit history write failed') })
         .finally(() => { writing.delete(write) })
       writing.add(write)
@@ -83,11 +84,12 @@ export default fp(async function auditPlugin (fastify) {
     if (link !== null) {
       let history = pending.get(link.id)
       if (history === undefined) {
-        history = { events: [], keepUntil: link.expiresAt + LINK_HISTORY_GRACE_MS, log: request?.log ?? fastify.log }
+        history = { lifecycle: [], denials: [], keepUntil: link.expiresAt + LINK_HISTORY_GRACE_MS, log: request?.log ?? fastify.log }
         pending.set(link.id, history)
       }
-      history.events.push(json)
-      if (history.events.length > LINK_HISTORY_MAX) history.events.shift()
+      const events = history[name === 'link.denied' ? 'denials' : 'lifecycle']
+      events.push(json)
+      if (events.length > LINK_HISTORY_MAX) events.shift()
       // Not holding the process open: close flushes it.
       historiesScheduled ??= setTimeout(writeHistories, HISTORY_EVERY_MS).unref()
     }

@@ -135,6 +135,9 @@ const LINK_STORE_OPERATIONS: Record<Exclude<keyof LinkStore, 'close'>, true> = {
   redeem: true,
   peek: true,
   spend: true,
+  refund: true,
+  acquireSlot: true,
+  releaseSlot: true,
   appendEvents: true,
   listEvents: true,
   ping: true

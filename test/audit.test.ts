@@ -489,9 +489,9 @@ t.test('a hot link: its history is written after the turn, in one call with only
   const append = linkStore.appendEvents.bind(linkStore)
   const calls: number[] = []
   const written = new Promise<void>((resolve) => {
-    linkStore.appendEvents = async (linkId, events, keepUntil) => {
-      calls.push(events.length)
-      await append(linkId, events, keepUntil)
+    linkStore.appendEvents = async (linkId, batch, keepUntil) => {
+      calls.push(batch.lifecycle.length + batch.denials.length)
+      await append(linkId, batch, keepUntil)
       resolve()
     }
   })

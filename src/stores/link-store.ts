@@ -55,6 +55,18 @@ export interface Budget {
   windowMs: number
 }
 
+/**
+ * One of at most `max` slots under `key` (a user's uploads in progress), held by `id` for
+ * `leaseMs` unless taken again (which renews it): a holder that dies frees its slot when
+ * its lease lapses.
+ */
+export interface Slot {
+  key: string
+  id: string
+  max: number
+  leaseMs: number
+}
+
 /** Budgets are spent in order; the first refusal stops the rest (nothing after it counts). */
 export type BudgetVerdict =
   | { ok: true }
@@ -85,8 +97,18 @@ export interface PageQuery { limit: number, after?: string | undefined }
 export const EXPIRED_LINK_GRACE_MS = 24 * 3600 * 1000
 /** How long a link's event history outlives the link, for the owner to look back. */
 export const LINK_HISTORY_GRACE_MS = 30 * 24 * 3600 * 1000
-/** Events kept per link (the newest). */
+/** Events kept per link and kind (the newest). */
 export const LINK_HISTORY_MAX = 1000
+
+/**
+ * A link's new history entries, AuditEvents as JSON (as the audit log writes them, serialised
+ * once), oldest first. Its own lifecycle (created, redeemed, revoked) and the denials are kept
+ * apart, each capped, so that a flood of refused requests cannot push the lifecycle out.
+ */
+export interface HistoryBatch {
+  lifecycle: string[]
+  denials: string[]
+}
 
 export interface LinkStore {
   putFile (file: FileRecord): Promise<void>
@@ -117,17 +139,38 @@ export interface LinkStore {
   peek (tokenHash: string): Promise<LinkRecord | null>
   /** Spends `budgets` in order (see Budget), atomically where the store can. */
   spend (budgets: Budget[]): Promise<BudgetVerdict>
+  /** Gives one count back to each budget (a reservation that was not used up); never below zero. */
+  refund (budgets: Budget[]): Promise<void>
+  /** Takes (or renews) a slot; false when all `max` are held by others. */
+  acquireSlot (slot: Slot): Promise<boolean>
+  releaseSlot (key: string, id: string): Promise<void>
 
-  /**
-   * Appends to the link's capped history (oldest first), kept until `keepUntil` (ms).
-   * `events` are AuditEvents as JSON, as the audit log writes them (serialised once).
-   */
-  appendEvents (linkId: string, events: string[], keepUntil: number): Promise<void>
-  /** Newest first. */
+  /** Appends to the link's capped histories, kept until `keepUntil` (ms). */
+  appendEvents (linkId: string, batch: HistoryBatch, keepUntil: number): Promise<void>
+  /** Both kinds, newest first. */
   listEvents (linkId: string, limit: number): Promise<AuditEvent[]>
 
   ping (): Promise<void>
   close (): Promise<void>
+}
+
+/** The `limit` newest of two newest-first histories, newest first. */
+export function mergeHistories (a: AuditEvent[], b: AuditEvent[], limit: number): AuditEvent[] {
+  const out: AuditEvent[] = []
+  let i = 0
+  let j = 0
+  while (out.length < limit && (i < a.length || j < b.length)) {
+    const x = a[i]
+    const y = b[j]
+    if (y === undefined || (x !== undefined && x.time >= y.time)) {
+      out.push(x as AuditEvent)
+      i++
+    } else {
+      out.push(y)
+      j++
+    }
+  }
+  return out
 }
 
 /** The state a link is in at `now`, for API responses. */

@@ -3,8 +3,9 @@
 import { isGuarded } from '../domain/access.js'
 import type { AuditEvent } from '../audit.js'
 import {
-  EXPIRED_LINK_GRACE_MS, LINK_HISTORY_MAX, linkStatus,
-  type Budget, type BudgetVerdict, type FileRecord, type LinkRecord, type LinkStore, type Page, type PageQuery, type RedeemOptions, type RedeemResult
+  EXPIRED_LINK_GRACE_MS, LINK_HISTORY_MAX, linkStatus, mergeHistories,
+  type Budget, type BudgetVerdict, type FileRecord, type HistoryBatch, type LinkRecord, type LinkStore, type Page, type PageQuery,
+  type RedeemOptions, type RedeemResult, type Slot
 } from './link-store.js'
 
 function page<T extends { id: string }> (items: Iterable<T>, { limit, after }: PageQuery): Page<T> {
@@ -22,8 +23,10 @@ export class MemoryLinkStore implements LinkStore {
   readonly #byToken = new Map<string, string>()
   /** file id → when its claim by the sweeper lapses */
   readonly #claims = new Map<string, number>()
-  readonly #history = new Map<string, { events: string[], keepUntil: number }>()
+  readonly #history = new Map<string, { lifecycle: string[], denials: string[], keepUntil: number }>()
   readonly #budgets = new Map<string, { count: number, resetAt: number }>()
+  /** slots key → holder id → end of its lease */
+  readonly #slots = new Map<string, Map<string, number>>()
   readonly #sweeper: NodeJS.Timeout
 
   constructor (sweepEveryMs = 60_000) {
@@ -39,6 +42,10 @@ export class MemoryLinkStore implements LinkStore {
     }
     for (const [key, budget] of this.#budgets) {
       if (budget.resetAt <= now) this.#budgets.delete(key)
+    }
+    for (const [key, holders] of this.#slots) {
+      this.#dropLapsed(holders, now)
+      if (holders.size === 0) this.#slots.delete(key)
     }
   }
 
@@ -138,6 +145,34 @@ export class MemoryLinkStore implements LinkStore {
     return { ok: true }
   }
 
+  async refund (budgets: Budget[]): Promise<void> {
+    const now = Date.now()
+    for (const { key } of budgets) {
+      const window = this.#budgets.get(key)
+      if (window !== undefined && window.resetAt > now && window.count > 0) window.count -= 1
+    }
+  }
+
+  #dropLapsed (holders: Map<string, number>, now: number): void {
+    for (const [id, until] of holders) {
+      if (until <= now) holders.delete(id)
+    }
+  }
+
+  async acquireSlot ({ key, id, max, leaseMs }: Slot): Promise<boolean> {
+    const now = Date.now()
+    const holders = this.#slots.get(key) ?? new Map<string, number>()
+    this.#dropLapsed(holders, now)
+    if (!holders.has(id) && holders.size >= max) return false
+    holders.set(id, now + leaseMs)
+    this.#slots.set(key, holders)
+    return true
+  }
+
+  async releaseSlot (key: string, id: string): Promise<void> {
+    this.#slots.get(key)?.delete(id)
+  }
+
   async redeem (tokenHash: string, { interactive, checked, budgets = [] }: RedeemOptions): Promise<RedeemResult> {
     const verdict = await this.spend(budgets)
     if (!verdict.ok) return { ok: false, reason: 'limited', link: null, verdict }
@@ -155,10 +190,13 @@ export class MemoryLinkStore implements LinkStore {
     return link === null ? null : { ...link }
   }
 
-  async appendEvents (linkId: string, events: string[], keepUntil: number): Promise<void> {
-    const history = this.#history.get(linkId) ?? { events: [], keepUntil }
-    history.events.push(...events)
-    if (history.events.length > LINK_HISTORY_MAX) history.events.splice(0, history.events.length - LINK_HISTORY_MAX)
+  async appendEvents (linkId: string, batch: HistoryBatch, keepUntil: number): Promise<void> {
+    const history = this.#history.get(linkId) ?? { lifecycle: [], denials: [], keepUntil }
+    for (const kind of ['lifecycle', 'denials'] as const) {
+      const events = history[kind]
+      events.push(...batch[kind])
+      if (events.length > LINK_HISTORY_MAX) events.splice(0, events.length - LINK_HISTORY_MAX)
+    }
     history.keepUntil = Math.max(history.keepUntil, keepUntil)
     this.#history.set(linkId, history)
   }
@@ -166,7 +204,8 @@ export class MemoryLinkStore implements LinkStore {
   async listEvents (linkId: string, limit: number): Promise<AuditEvent[]> {
     const history = this.#history.get(linkId)
     if (history === undefined || history.keepUntil <= Date.now()) return []
-    return history.events.slice(-limit).reverse().map((json) => JSON.parse(json) as AuditEvent)
+    const newest = (events: string[]): AuditEvent[] => events.slice(-limit).reverse().map((json) => JSON.parse(json) as AuditEvent)
+    return mergeHistories(newest(history.lifecycle), newest(history.denials), limit)
   }
 
   async ping (): Promise<void> {}

@@ -8,16 +8,19 @@
 //   lid:<linkId>           string token hash, to address a link by its id
 //   owner:<sub>:files      zset   file ids (lexicographic = time order), for listings
 //   owner:<sub>:links      zset   link ids
-//   history:<linkId>       list   the link's audit events as JSON, newest first, capped, expiring after the link
+//   history:<linkId>       list   the link's own events (created, redeemed, revoked) as JSON, newest first, capped, expiring after the link
+//   denied:<linkId>        list   the refusals of requests for the link, the same way (apart, so they cannot push the above out)
 //   retention              zset   file ids by when they are due (or when a sweeper's claim lapses)
 //   budget:<name>:<id>     string a budget's counter (see link-store.ts Budget), expiring with its window
+//   slots:<name>:<id>      zset   held slots (see link-store.ts Slot): holder id by the end of its lease
 import type { Cluster, Redis } from 'ioredis'
 import { hash } from 'node:crypto'
 import type { AuditEvent } from '../audit.js'
 import { unavailable } from '../errors.js'
 import {
-  EXPIRED_LINK_GRACE_MS, LINK_HISTORY_MAX,
-  type Budget, type BudgetVerdict, type DenyReason, type FileRecord, type LinkRecord, type LinkStore, type Page, type PageQuery, type RedeemOptions, type RedeemResult
+  EXPIRED_LINK_GRACE_MS, LINK_HISTORY_MAX, mergeHistories,
+  type Budget, type BudgetVerdict, type DenyReason, type FileRecord, type HistoryBatch, type LinkRecord, type LinkStore, type Page, type PageQuery,
+  type RedeemOptions, type RedeemResult, type Slot
 } from './link-store.js'
 
 // Budgets (see link-store.ts Budget): KEYS[first..] are the counters, ARGV[arg..] holds
@@ -60,6 +63,23 @@ elseif f[2] and tonumber(f[3]) >= tonumber(f[2]) then status = 'exhausted'
 elseif ARGV[2] ~= '1' and (f[5] ~= '"public"' or f[6] or (ARGV[1] == '1' and f[2])) then status = 'guarded'
 else f[3] = redis.call('HINCRBY', KEYS[1], 'downloads', 1) end
 return {status, f[7], f[3], f[4]}`
+
+// Gives one count back to each budget, never below zero (a key that expired meanwhile stays gone).
+const REFUND = `
+for i = 1, #KEYS do
+  if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then redis.call('DECR', KEYS[i]) end
+end`
+
+// KEYS[1]: the slots; ARGV: holder id, max, lease (ms). Lapsed leases are dropped first; a
+// holder that takes its slot again renews it.
+const ACQUIRE_SLOT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1`
 
 // Attach only to a file that still exists; the caller re-checks after writing the link.
 const ATTACH = `
@@ -124,6 +144,8 @@ class Lua<T> {
 
 const scripts = {
   spend: new Lua<[number, number] | []>(SPEND),
+  refund: new Lua<null>(REFUND),
+  acquireSlot: new Lua<number>(ACQUIRE_SLOT),
   redeem: new Lua<Array<string | number | null>>(REDEEM),
   attach: new Lua<number>(ATTACH),
   deleteFile: new Lua<[string[], string[]] | null>(DELETE_FILE),
@@ -139,6 +161,7 @@ const linkIdKey = (id: string): string => `lid:${id}`
 const ownerFilesKey = (owner: string): string => `owner:${owner}:files`
 const ownerLinksKey = (owner: string): string => `owner:${owner}:links`
 const historyKey = (linkId: string): string => `history:${linkId}`
+const deniedKey = (linkId: string): string => `denied:${linkId}`
 const RETENTION_KEY = 'retention'
 
 /** Appends the budgets as script arguments: their keys to `keys`, ARGV triples to `args`. */
@@ -338,6 +361,19 @@ export class RedisLinkStore implements LinkStore {
     return { ok: true }
   }
 
+  async refund (budgets: Budget[]): Promise<void> {
+    const keys = budgets.map((b) => b.key)
+    await guard(Promise.all((this.#cluster ? keys.map((k) => [k]) : [keys]).map(async (batch) => await scripts.refund.run(this.#redis, batch, []))))
+  }
+
+  async acquireSlot ({ key, id, max, leaseMs }: Slot): Promise<boolean> {
+    return await guard(scripts.acquireSlot.run(this.#redis, [key], [id, max, leaseMs])) === 1
+  }
+
+  async releaseSlot (key: string, id: string): Promise<void> {
+    await guard(this.#redis.zrem(key, id))
+  }
+
   async redeem (tokenHash: string, { interactive, checked, budgets = [] }: RedeemOptions): Promise<RedeemResult> {
     let inline = budgets
     if (this.#cluster && budgets.length > 0) {
@@ -362,13 +398,18 @@ export class RedisLinkStore implements LinkStore {
     return h.record === undefined ? null : toLink(h.record, h.downloads ?? 0, h.revokedAt)
   }
 
-  async appendEvents (linkId: string, events: string[], keepUntil: number): Promise<void> {
-    await guard(scripts.appendEvents.run(this.#redis, [historyKey(linkId)], [LINK_HISTORY_MAX, keepUntil, ...events]))
+  async appendEvents (linkId: string, { lifecycle, denials }: HistoryBatch, keepUntil: number): Promise<void> {
+    // Two keys of different slots (on Cluster): two scripts.
+    const append = async (key: string, events: string[]): Promise<void> => {
+      if (events.length > 0) await scripts.appendEvents.run(this.#redis, [key], [LINK_HISTORY_MAX, keepUntil, ...events])
+    }
+    await guard(Promise.all([append(historyKey(linkId), lifecycle), append(deniedKey(linkId), denials)]))
   }
 
   async listEvents (linkId: string, limit: number): Promise<AuditEvent[]> {
-    const entries = await guard(this.#redis.lrange(historyKey(linkId), 0, limit - 1))
-    return entries.map((json) => JSON.parse(json) as AuditEvent)
+    const list = async (key: string): Promise<AuditEvent[]> => (await this.#redis.lrange(key, 0, limit - 1)).map((json) => JSON.parse(json) as AuditEvent)
+    const [lifecycle, denials] = await guard(Promise.all([list(historyKey(linkId)), list(deniedKey(linkId))]))
+    return mergeHistories(lifecycle, denials, limit)
   }
 
   async ping (): Promise<void> {

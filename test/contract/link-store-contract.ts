@@ -248,7 +248,7 @@ export function contract (t: Test, makeStore: (t: Test) => Promise<LinkStore>): 
     let n = 0
     // One small batch, then one bigger than the cap (and than a script's unpack at once).
     for (const size of [3, LINK_HISTORY_MAX + 500]) {
-      await store.appendEvents(linkId, Array.from({ length: size }, () => JSON.stringify(event(n++))), keepUntil)
+      await store.appendEvents(linkId, { lifecycle: Array.from({ length: size }, () => JSON.stringify(event(n++))), denials: [] }, keepUntil)
     }
     const history = await store.listEvents(linkId, LINK_HISTORY_MAX + 100)
     t.equal(history.length, LINK_HISTORY_MAX, 'capped')
@@ -256,5 +256,67 @@ export function contract (t: Test, makeStore: (t: Test) => Promise<LinkStore>): 
     t.same((await store.listEvents(linkId, 2)).map((e) => e.reqId), [`req-${n - 1}`, `req-${n - 2}`], 'a limit takes the newest')
     t.same(history[0], { ...event(n - 1), time: history[0]?.time }, 'events come back whole')
     t.same(await store.listEvents(newId(), 10), [], 'no history')
+  })
+  t.test('denials are kept apart: a flood of them never pushes out the link\'s own lifecycle', async (t) => {
+    const store = await makeStore(t)
+    const linkId = newId()
+    const keepUntil = Date.now() + 60_000
+    const at = (ms: number): number => Date.parse('2026-01-01T00:00:00Z') + ms
+    const event = (name: 'link.created' | 'link.redeemed' | 'link.denied', ms: number): string =>
+      JSON.stringify(auditEvent(name, { reqId: `${name}-${ms}`, ip: '127.0.0.1', userAgent: undefined, sub: null, now: at(ms) }, { linkId }))
+    await store.appendEvents(linkId, { lifecycle: [event('link.created', 0)], denials: [] }, keepUntil)
+    await store.appendEvents(linkId, { lifecycle: [], denials: Array.from({ length: LINK_HISTORY_MAX + 200 }, (_, i) => event('link.denied', 10 + i)) }, keepUntil)
+    await store.appendEvents(linkId, { lifecycle: [event('link.redeemed', 5)], denials: [] }, keepUntil)
+    const all = await store.listEvents(linkId, 3 * LINK_HISTORY_MAX)
+    t.equal(all.length, LINK_HISTORY_MAX + 2, 'the capped denials and the whole lifecycle')
+    t.same(all.slice(-2).map((e) => e.reqId), ['link.redeemed-5', 'link.created-0'], 'the lifecycle is still there, in time order')
+    t.ok(all.every((e, i) => i === 0 || (all[i - 1]?.time ?? '') >= e.time), 'newest first across both kinds')
+    t.same((await store.listEvents(linkId, 2)).map((e) => e.event), ['link.denied', 'link.denied'], 'a limit takes the newest of both')
+  })
+
+  t.test('refund gives a reservation back, never below zero, and only in its window', async (t) => {
+    const store = await makeStore(t)
+    const misses: Budget = { key: `budget:miss:${newId()}`, mode: 'take', max: 2, windowMs: 60_000 }
+    t.match(await store.spend([misses]), { ok: true })
+    t.match(await store.spend([misses]), { ok: true })
+    await store.refund([misses])
+    t.match(await store.spend([misses]), { ok: true }, 'the refunded count is free again')
+    t.match(await store.spend([misses]), { ok: false }, 'but no more than that')
+    const fresh: Budget = { ...misses, key: `budget:miss:${newId()}` }
+    await store.refund([fresh, fresh])
+    t.match(await store.spend([fresh]), { ok: true })
+    t.match(await store.spend([fresh]), { ok: true })
+    t.match(await store.spend([fresh]), { ok: false }, 'refunds of nothing gave nothing')
+
+    // Racing reservations against a budget of 5, each given back (granted or not): the
+    // count never passes 5 for long, and ends at zero.
+    const racing: Budget = { ...misses, key: `budget:miss:${newId()}`, max: 5 }
+    const granted = await Promise.all(Array.from({ length: 40 }, async () => {
+      const verdict = await store.spend([racing])
+      await store.refund([racing])
+      return verdict.ok
+    }))
+    t.ok(granted.filter(Boolean).length >= 5, 'at least the budget was granted')
+    const after = await Promise.all(Array.from({ length: 8 }, async () => (await store.spend([racing])).ok))
+    t.equal(after.filter(Boolean).length, 5, 'every reservation was given back: the whole budget is there again')
+  })
+
+  t.test('slots: at most max holders at once, renewed by taking again, freed by release or a lapsed lease', async (t) => {
+    const store = await makeStore(t)
+    const key = `slots:uploads:${newId()}`
+    const slot = (id: string, leaseMs = 60_000): { key: string, id: string, max: number, leaseMs: number } => ({ key, id, max: 2, leaseMs })
+    const raced = await Promise.all(Array.from({ length: 20 }, async (_, i) => await store.acquireSlot(slot(`u${i}`))))
+    t.equal(raced.filter(Boolean).length, 2, 'racing acquirers: exactly max get a slot')
+    const holders = raced.flatMap((ok, i) => ok ? [`u${i}`] : [])
+    t.equal(await store.acquireSlot(slot(holders[0] ?? '')), true, 'a holder renews its slot')
+    t.equal(await store.acquireSlot(slot('late')), false)
+    await store.releaseSlot(key, holders[0] ?? '')
+    t.equal(await store.acquireSlot(slot('late', 50)), true, 'a released slot is free')
+    t.equal(await store.acquireSlot(slot('later')), false)
+    // Waiting out the lease is what this tests: time itself, not synchronisation.
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    t.equal(await store.acquireSlot(slot('later')), true, 'a lapsed lease frees its slot')
+    await store.releaseSlot(key, 'nobody')
+    t.equal(await store.acquireSlot({ ...slot('other'), key: `slots:uploads:${newId()}` }), true, 'keys are independent')
   })
 }

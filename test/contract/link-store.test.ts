@@ -43,12 +43,14 @@ t.test('redis', async (t) => {
     const keepUntil = record.expiresAt + LINK_HISTORY_GRACE_MS
     const event = auditEvent('link.redeemed', { reqId: 'r', ip: '127.0.0.1', userAgent: undefined, sub: null }, { linkId: record.id })
     const before = Date.now()
-    await store.appendEvents(record.id, [JSON.stringify(event)], keepUntil)
+    await store.appendEvents(record.id, { lifecycle: [JSON.stringify(event)], denials: [] }, keepUntil)
     const historyTtl = await c.pttl(`history:${record.id}`)
     t.ok(historyTtl > keepUntil - before - 5000 && historyTtl <= keepUntil - before, `the history expires after the link's grace (pttl ${historyTtl})`)
     const later = { ...event, event: 'link.revoked' as const }
-    await store.appendEvents(record.id, [event, later].map((e) => JSON.stringify(e)), keepUntil)
-    t.same(await store.listEvents(record.id, 10), [later, event, event], 'newest first')
+    const denied = { ...event, event: 'link.denied' as const }
+    await store.appendEvents(record.id, { lifecycle: [event, later].map((e) => JSON.stringify(e)), denials: [JSON.stringify(denied)] }, keepUntil)
+    t.ok(await c.pttl(`denied:${record.id}`) > keepUntil - before - 5000, 'the denials expire with it too')
+    t.same(await store.listEvents(record.id, 10), [later, event, event, denied], 'newest first (equal times: the lifecycle first)')
   })
 
   t.test('budget counters live under the key prefix', async (t) => {
