@@ -33,18 +33,21 @@ export default fp(async function authPlugin (fastify) {
 
   fastify.decorate('authenticate', async function authenticate (request: FastifyRequest, reply: FastifyReply) {
     reply.header('www-authenticate', 'Bearer')
-    const fail = (reason: string, detail: string): HttpError => {
+    // Counted per client IP first: past AUTH_FAILURE_LIMIT the answer is a 429, not audited
+    // again (a flood of bad tokens is one line of the limit's, not a line a request).
+    const fail = async (reason: string, detail: string): Promise<HttpError> => {
+      await fastify.authFailed(request)
       fastify.audit(request, 'auth.failed', { reason, sub: null })
       return unauthenticated(detail)
     }
-    if (request.headers.authorization === undefined) throw fail('missing_token', 'Missing Authorization: Bearer <JWT> header')
+    if (request.headers.authorization === undefined) throw await fail('missing_token', 'Missing Authorization: Bearer <JWT> header')
     try {
       await request.jwtVerify()
     } catch (err) {
-      if ((err as { code?: string }).code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED') throw fail('expired_token', 'The token has expired')
-      throw fail('invalid_token', 'The bearer token is invalid')
+      if ((err as { code?: string }).code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED') throw await fail('expired_token', 'The token has expired')
+      throw await fail('invalid_token', 'The bearer token is invalid')
     }
     const sub: unknown = request.user.sub
-    if (typeof sub !== 'string' || sub === '' || sub.length > 256) throw fail('invalid_subject', 'The token has no valid "sub" claim')
+    if (typeof sub !== 'string' || sub === '' || sub.length > 256) throw await fail('invalid_subject', 'The token has no valid "sub" claim')
   })
-}, { name: 'auth', dependencies: ['audit'] })
+}, { name: 'auth', dependencies: ['audit', 'rate-limit'] })

@@ -35,7 +35,7 @@ declare module 'fastify' {
 
 const UNMATCHED = 'unmatched'
 const DENIAL_REASONS = new Set<string>([
-  'not_found', 'expired', 'exhausted', 'revoked', 'forbidden', 'unauthenticated', 'bad_password', 'rate_limited'
+  'not_found', 'expired', 'exhausted', 'revoked', 'forbidden', 'unauthenticated', 'bad_password', 'bad_form', 'rate_limited'
 ] satisfies DenialReason[])
 
 function createMetrics (): Metrics {

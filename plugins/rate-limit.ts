@@ -1,26 +1,42 @@
 // Rate limits. Uploads and API calls are limited by @fastify/rate-limit (Redis as the store
-// when Redis is configured, so limits hold across instances; memory otherwise); routes name
-// their budget in `config.rateLimit`, from the presets decorated here:
-//   upload  per JWT sub, UPLOAD_RATE_LIMIT a minute
-//   api     per JWT sub, API_RATE_LIMIT a minute, shared by the other /v1 routes
+// when Redis is configured, so limits hold across instances; memory otherwise):
+//   upload        per JWT sub, UPLOAD_RATE_LIMIT a minute (POST /v1/files' route config)
+//   apiRateLimit  per JWT sub, API_RATE_LIMIT a minute, one budget for all other /v1 routes
+//                 (a preHandler: a route-config limit would be a budget per route)
+//   auth failures per client IP, AUTH_FAILURE_LIMIT per 10 minutes, counted when a bearer
+//                 token fails (nothing is spent by a valid one); over it, 429
 // Share links (/s/*) are guarded by budgets kept by the LinkStore, so that a redemption
 // spends them in the same atomic step (one Redis round trip) that reads and counts the link:
 //   per client IP, REDEEM_RATE_LIMIT requests a minute, shared by GET/HEAD/POST /s/*;
-//   misses (unknown or expired tokens, wrong passwords) per IP, and wrong passwords per
-//   link too, REDEEM_MISS_LIMIT per 10 minutes; over it, /s/* answers 429 for the rest
-//   of the window, even for valid tokens.
+//   misses (unknown or expired tokens, forged forms, wrong passwords) per IP, and wrong
+//   passwords per link too, REDEEM_MISS_LIMIT per 10 minutes; over it, /s/* answers 429 for
+//   the rest of the window, even for valid tokens. A password check reserves its misses
+//   before scrypt runs (and gives them back when the password was right), so that parallel
+//   guesses never check more than the limit; PASSWORD_CHECK_CONCURRENCY checks run at once
+//   in a process, one per link, and the rest are refused at once.
 // If the store fails, requests fail closed with 503 (/v1 limits: unless RATE_LIMIT_FAIL_OPEN;
 // /s/* cannot do without the LinkStore anyway).
 import rateLimit, { type RateLimitOptions } from '@fastify/rate-limit'
-import type { FastifyRequest } from 'fastify'
+import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
+import { ConcurrencyLimit } from '../src/domain/concurrency-limit.js'
 import { hashToken } from '../src/domain/tokens.js'
 import { jwtSubject } from './auth.js'
 import { HttpError } from '../src/errors.js'
-import type { Budget, BudgetVerdict } from '../src/stores/link-store.js'
+import type { Budget, BudgetVerdict, LinkRecord } from '../src/stores/link-store.js'
 
 const MINUTE = 60_000
 const MISS_WINDOW = 10 * MINUTE
+/** One password check of a link at a time in a process: a hot link cannot take every check. */
+const PASSWORD_CHECKS_PER_LINK = 1
+
+/** A password check that may run: its misses are reserved and it holds a check slot. */
+export interface PasswordAttempt {
+  /** The password was right: the reserved misses are given back. */
+  refund: () => Promise<void>
+  /** Frees the check slot; call it whatever the outcome. */
+  release: () => void
+}
 
 /** For /s/:token requests: the client is the IP, the link is the token's. */
 export interface RedeemGuard {
@@ -28,23 +44,27 @@ export interface RedeemGuard {
   budgets: (request: FastifyRequest) => Budget[]
   /** Spends budgets() on its own (for the routes that do not redeem in one step); throws a 429. */
   admit: (request: FastifyRequest) => Promise<void>
-  /** The 429 for a refusal, audited. */
-  refusal: (request: FastifyRequest, verdict: BudgetVerdict & { ok: false }) => HttpError
-  /** Throws a 429 while this link's password has been guessed wrong too often. */
-  checkPassword: (request: FastifyRequest) => Promise<void>
-  /** Counts a miss against the client, and against the link for a wrong password. */
-  miss: (request: FastifyRequest, options?: { wrongPassword?: boolean }) => Promise<void>
+  /** The 429 for a refusal, audited (in the link's history when there is a link). */
+  refusal: (request: FastifyRequest, verdict: BudgetVerdict & { ok: false }, link?: LinkRecord) => HttpError
+  /** Takes a check slot and reserves a miss for the client and for the link; throws a 429 (audited) when either is spent. */
+  passwordAttempt: (request: FastifyRequest, link: LinkRecord) => Promise<PasswordAttempt>
+  /** Counts a miss against the client (an unknown or expired token, a forged form). */
+  miss: (request: FastifyRequest) => Promise<void>
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
-    rateLimits: { upload: RateLimitOptions, api: RateLimitOptions }
+    rateLimits: { upload: RateLimitOptions }
+    /** preHandler of every /v1 route but uploads: API_RATE_LIMIT per user, one budget. */
+    apiRateLimit: preHandlerAsyncHookHandler
+    /** Counts a failed authentication against the client IP; throws the 429 once over AUTH_FAILURE_LIMIT. */
+    authFailed: (request: FastifyRequest) => Promise<void>
     redeemGuard: RedeemGuard
   }
 }
 
 export const tooManyRequests = (retryAfterSeconds: number, headers: Record<string, string> = {}): HttpError =>
-  new HttpError(429, 'LG_RATE_LIMITED', `Too many requests: try again in ${retryAfterSeconds} seconds`, headers)
+  new HttpError(429, 'LG_RATE_LIMITED', `Too many requests: try again in ${retryAfterSeconds} second${retryAfterSeconds === 1 ? '' : 's'}`, headers)
 
 function subject (request: FastifyRequest): string {
   return jwtSubject(request) ?? request.ip
@@ -62,24 +82,33 @@ export default fp(async function rateLimitPlugin (fastify) {
   })
 
   fastify.decorate('rateLimits', {
-    // Keyed by user, so these run after authentication.
-    upload: { max: limits.uploadPerMinute, timeWindow: MINUTE, groupId: 'upload', hook: 'preHandler', keyGenerator: subject },
-    api: { max: limits.apiPerMinute, timeWindow: MINUTE, groupId: 'api', hook: 'preHandler', keyGenerator: subject }
+    // Keyed by user, so it runs after authentication.
+    upload: { max: limits.uploadPerMinute, timeWindow: MINUTE, groupId: 'upload', hook: 'preHandler', keyGenerator: subject }
+  })
+  // Limiters made by fastify.rateLimit()/createRateLimit() share one store namespace: the key says which budget.
+  fastify.decorate('apiRateLimit', fastify.rateLimit({ max: limits.apiPerMinute, timeWindow: MINUTE, keyGenerator: (request) => `api:${subject(request)}` }))
+  const authFailures = fastify.createRateLimit({ max: limits.authFailures, timeWindow: MISS_WINDOW, keyGenerator: (request) => `authfail:${request.ip}` })
+  fastify.decorate('authFailed', async (request: FastifyRequest) => {
+    const counted = await authFailures(request)
+    if (counted.isAllowed || !counted.isExceeded) return
+    const wait = Math.max(1, counted.ttlInSeconds)
+    throw tooManyRequests(wait, { 'retry-after': String(wait), 'ratelimit-limit': String(counted.max), 'ratelimit-remaining': '0', 'ratelimit-reset': String(wait) })
   })
 
   const { linkStore } = fastify
   const misses = (request: FastifyRequest, mode: Budget['mode']): Budget =>
     ({ key: `budget:miss:${request.ip}`, mode, max: limits.redeemMisses, windowMs: MISS_WINDOW })
-  const passwordMisses = (request: FastifyRequest, mode: Budget['mode']): Budget => ({
-    key: `budget:pwmiss:${hashToken((request.params as { token: string }).token)}`, mode, max: limits.redeemMisses, windowMs: MISS_WINDOW
+  const passwordMisses = (request: FastifyRequest): Budget => ({
+    key: `budget:pwmiss:${hashToken((request.params as { token: string }).token)}`, mode: 'take', max: limits.redeemMisses, windowMs: MISS_WINDOW
   })
   const budgets = (request: FastifyRequest): Budget[] => [
     misses(request, 'check'),
     { key: `budget:redeem:${request.ip}`, mode: 'take', max: limits.redeemPerMinute, windowMs: MINUTE }
   ]
+  const passwordChecks = new ConcurrencyLimit(limits.passwordChecks, PASSWORD_CHECKS_PER_LINK)
 
-  function refusal (request: FastifyRequest, verdict: BudgetVerdict & { ok: false }): HttpError {
-    fastify.audit(request, 'link.denied', { reason: 'rate_limited' })
+  function refusal (request: FastifyRequest, verdict: BudgetVerdict & { ok: false }, link?: LinkRecord): HttpError {
+    fastify.audit(request, 'link.denied', { reason: 'rate_limited' }, link)
     const wait = Math.max(1, Math.ceil(verdict.resetMs / 1000))
     return tooManyRequests(wait, {
       'retry-after': String(wait),
@@ -94,15 +123,37 @@ export default fp(async function rateLimitPlugin (fastify) {
     if (!verdict.ok) throw refusal(request, verdict)
   }
 
+  async function passwordAttempt (request: FastifyRequest, link: LinkRecord): Promise<PasswordAttempt> {
+    const release = passwordChecks.tryAcquire(link.id)
+    if (release === null) {
+      fastify.audit(request, 'link.denied', { reason: 'rate_limited' }, link)
+      throw tooManyRequests(1, { 'retry-after': '1' })
+    }
+    try {
+      // Spend first: a guess is counted before it is checked, whatever runs in parallel.
+      const reserved = [misses(request, 'take'), passwordMisses(request)]
+      const verdict = await linkStore.spend(reserved)
+      if (!verdict.ok) {
+        // A refused reservation is no guess: give back what it took (the refused budget
+        // counted too), so that the counts stay those of the checks that ran.
+        await linkStore.refund(reserved.slice(0, reserved.indexOf(verdict.refused) + 1))
+        throw refusal(request, verdict, link)
+      }
+      return { refund: async () => { await linkStore.refund(reserved) }, release }
+    } catch (err) {
+      release()
+      throw err
+    }
+  }
+
   fastify.decorate('redeemGuard', {
     budgets,
     refusal,
+    passwordAttempt,
     admit: async (request) => { await spend(request, budgets(request)) },
-    checkPassword: async (request) => { await spend(request, [passwordMisses(request, 'check')]) },
-    async miss (request, { wrongPassword = false } = {}) {
+    async miss (request) {
       // Counted whatever the count: the refusal comes with the next request's check.
-      const counted = [misses(request, 'take'), ...(wrongPassword ? [passwordMisses(request, 'take')] : [])]
-      await linkStore.spend(counted.map((budget) => ({ ...budget, max: Number.MAX_SAFE_INTEGER })))
+      await linkStore.spend([{ ...misses(request, 'take'), max: Number.MAX_SAFE_INTEGER }])
     }
   } satisfies RedeemGuard)
 }, { name: 'rate-limit', dependencies: ['redis', 'link-store', 'audit'] })

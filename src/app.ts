@@ -65,8 +65,8 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   // Before any route (its own /metrics included), so that every route is documented.
   await app.register(openapiPlugin)
   await app.register(metricsPlugin)
-  await app.register(authPlugin)
   await app.register(rateLimitPlugin)
+  await app.register(authPlugin)
   await app.register(sweeperPlugin)
 
   await app.register(healthRoutes)

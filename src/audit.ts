@@ -10,7 +10,7 @@ export type AuditOutcome = 'success' | 'failure' | 'denied'
 
 export type DenialReason =
   | 'not_found' | 'expired' | 'exhausted' | 'revoked'
-  | 'forbidden' | 'unauthenticated' | 'bad_password' | 'rate_limited'
+  | 'forbidden' | 'unauthenticated' | 'bad_password' | 'bad_form' | 'rate_limited'
 
 export interface AuditEvent {
   /** ISO 8601. */

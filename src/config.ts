@@ -40,8 +40,14 @@ export interface Config {
     redeemMisses: number
     /** Uploads per user (JWT sub) per minute. */
     uploadPerMinute: number
-    /** Other API calls per user per minute. */
+    /** Other API calls per user per minute, all /v1 routes but uploads together. */
     apiPerMinute: number
+    /** Failed authentications per client IP per 10 minutes; over it, 429. */
+    authFailures: number
+    /** Uploads one user may have in progress at once, across instances. */
+    uploadConcurrency: number
+    /** Link password checks (scrypt) running at once in this process (one per link). */
+    passwordChecks: number
     /** When the rate-limit store fails: false answers 503 (closed), true lets requests through. */
     failOpen: boolean
   }
@@ -105,6 +111,9 @@ const schema = {
     REDEEM_MISS_LIMIT: { type: 'integer', minimum: 1, maximum: 1_000_000_000, default: 20 },
     UPLOAD_RATE_LIMIT: { type: 'integer', minimum: 1, maximum: 1_000_000_000, default: 30 },
     API_RATE_LIMIT: { type: 'integer', minimum: 1, maximum: 1_000_000_000, default: 300 },
+    AUTH_FAILURE_LIMIT: { type: 'integer', minimum: 1, maximum: 1_000_000_000, default: 30 },
+    UPLOAD_CONCURRENCY: { type: 'integer', minimum: 1, maximum: 10_000, default: 4 },
+    PASSWORD_CHECK_CONCURRENCY: { type: 'integer', minimum: 1, maximum: 64, default: 2 },
     RATE_LIMIT_FAIL_OPEN: { type: 'boolean', default: false },
     METRICS_TOKEN: { type: 'string', minLength: 16 },
     SHUTDOWN_GRACE: { type: 'integer', minimum: 0, maximum: 3600, default: 25 },
@@ -268,6 +277,9 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
       redeemMisses: num('REDEEM_MISS_LIMIT'),
       uploadPerMinute: num('UPLOAD_RATE_LIMIT'),
       apiPerMinute: num('API_RATE_LIMIT'),
+      authFailures: num('AUTH_FAILURE_LIMIT'),
+      uploadConcurrency: num('UPLOAD_CONCURRENCY'),
+      passwordChecks: num('PASSWORD_CHECK_CONCURRENCY'),
       failOpen: v.RATE_LIMIT_FAIL_OPEN as boolean
     },
     metricsToken: str('METRICS_TOKEN') ?? null,

@@ -25,9 +25,24 @@ export function escapeHtml (value: string): string {
   return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 }
 
-function layout (title: string, body: string): string {
+function layout (title: string, body: string, head = ''): string {
   return '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">' +
-    `<meta name="robots" content="noindex"><title>${escapeHtml(title)}</title><style>${CSS}</style></head><body>${body}</body></html>`
+    `<meta name="robots" content="noindex">${head}<title>${escapeHtml(title)}</title><style>${CSS}</style></head><body>${body}</body></html>`
+}
+
+const PREVIEW_TITLE = 'A file shared with you'
+const PREVIEW_TEXT = 'Open the link to see the file.'
+/**
+ * Open Graph tags for the preview card a chat or mail client makes of a link page: they
+ * name nothing about the file (not its name, size or type), since the card is shown to
+ * whoever can see the message, and preview bots prefer them to the page's title.
+ */
+const OPEN_GRAPH = '<meta property="og:type" content="website"><meta property="og:site_name" content="Linkgate">' +
+  `<meta property="og:title" content="${PREVIEW_TITLE}"><meta property="og:description" content="${PREVIEW_TEXT}">`
+
+/** What a link-preview bot that does not ask for HTML gets for a limited or password link. */
+export function previewPage (): string {
+  return layout(PREVIEW_TITLE, `<h1>${PREVIEW_TITLE}</h1><p>${PREVIEW_TEXT}</p>`, OPEN_GRAPH)
 }
 
 export function errorPage (title: string, message: string): string {
@@ -69,5 +84,5 @@ export function downloadPage (page: DownloadPage): string {
   return layout(`Download ${page.filename}`,
     `<h1>${escapeHtml(page.filename)}</h1><dl>${rows}</dl>${error}` +
     `<form method="post"><input type="hidden" name="nonce" value="${escapeHtml(page.nonce)}">${password}` +
-    '<button type="submit">Download</button></form>')
+    '<button type="submit">Download</button></form>', OPEN_GRAPH)
 }

@@ -65,7 +65,8 @@ interface Driver {
   send: (opts: InjectOptions & { userAgent?: string | null }) => Promise<Sent>
 }
 
-const UA = 'linkgate-audit-test/1.0 (+https://example.test/agent)'
+// A script's HTTP library (a preview bot's user agent would get a page for limited links).
+const UA = 'python-requests/2.32 (linkgate audit test; +https://example.test/agent)'
 
 /** Exposes each request's id, so that an event's reqId can be compared with the request it describes. */
 function exposeRequestId (app: FastifyInstance): void {
@@ -326,11 +327,11 @@ t.test('link.created, link.redeemed, link.revoked and link.denied for every reas
   t.equal(right.res.statusCode, 302)
   expectEvents(t, right, [redeemed(locked.id)], 'password right')
 
-  // The download form: a forged nonce is forbidden, a wrong password over the form is bad_password.
+  // The download form: a forged nonce is bad_form, a wrong password over the form is bad_password.
   const formBody = (fields: Record<string, string>): string => new URLSearchParams(fields).toString()
   const forgedNonce = await send({ method: 'POST', url: `/s/${locked.token}`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: formBody({ nonce: 'forged', password }) })
   t.equal(forgedNonce.res.statusCode, 403)
-  expectEvents(t, forgedNonce, [denied(locked.id, 'forbidden')], 'form with a forged nonce')
+  expectEvents(t, forgedNonce, [denied(locked.id, 'bad_form')], 'form with a forged nonce')
   const browser = 'text/html,application/xhtml+xml;q=0.9,*/*;q=0.8'
   const page = await send({ url: `/s/${locked.token}`, headers: { accept: browser } })
   t.equal(page.res.statusCode, 200)
@@ -397,8 +398,8 @@ async function historyScenario (t: Test, testApp: TestApp, d: Driver): Promise<v
   t.equal(other.res.statusCode, 201)
   d.secrets.add(other.res.json().token)
 
-  const downloader = 'Downloader/2.0 (history test)'
-  const wrong = await d.send({ url: `/s/${link.token}`, headers: { 'x-link-password': 'not the password' }, userAgent: 'Guesser/0.1' })
+  const downloader = 'curl/8.5.0 (history test)'
+  const wrong = await d.send({ url: `/s/${link.token}`, headers: { 'x-link-password': 'not the password' }, userAgent: 'curl/8.0 (guesser)' })
   t.equal(wrong.res.statusCode, 403)
   const right = await d.send({ url: `/s/${link.token}`, headers: { 'x-link-password': password }, userAgent: downloader })
   t.equal(right.res.statusCode, 302)
@@ -416,7 +417,7 @@ async function historyScenario (t: Test, testApp: TestApp, d: Driver): Promise<v
   t.strictSame(items.map((e) => (e as AuditEvent).event), ['link.redeemed', 'link.denied', 'link.created'], 'newest first')
   t.strictSame(items, ofLink(), 'the history is exactly the link\'s audited events, newest first')
   t.match(items[0], { event: 'link.redeemed', ip: '127.0.0.1', userAgent: downloader, sub: null, linkId: link.id, fileId, bytes: 7 })
-  t.match(items[1], { event: 'link.denied', reason: 'bad_password', ip: '127.0.0.1', userAgent: 'Guesser/0.1', sub: null })
+  t.match(items[1], { event: 'link.denied', reason: 'bad_password', ip: '127.0.0.1', userAgent: 'curl/8.0 (guesser)', sub: null })
   t.match(items[2], { event: 'link.created', sub: 'owner', userAgent: UA })
 
   const limited = await history('?limit=2')
@@ -528,7 +529,7 @@ t.test('the AUDIT_LOG file: every event, in order, one JSON line each, no secret
   const names = new Set(drive.emitted.map((e) => e.event))
   t.strictSame([...names].sort(), ['auth.failed', 'file.deleted', 'file.upload_failed', 'file.uploaded', 'link.created', 'link.denied', 'link.redeemed', 'link.revoked'], 'every kind of event was driven')
   const reasons = new Set(drive.emitted.filter((e) => e.event === 'link.denied').map((e) => e.reason))
-  t.strictSame([...reasons].sort(), ['bad_password', 'exhausted', 'expired', 'forbidden', 'not_found', 'revoked', 'unauthenticated'], 'every denial reason but rate_limited')
+  t.strictSame([...reasons].sort(), ['bad_form', 'bad_password', 'exhausted', 'expired', 'forbidden', 'not_found', 'revoked', 'unauthenticated'], 'every denial reason but rate_limited')
   noSecrets(t, log.text, drive.secrets, 'the audit log')
   noSecrets(t, JSON.stringify(drive.emitted), drive.secrets, 'the emitted events')
 })

@@ -20,7 +20,7 @@ let n = 0
 const redisConfig = (): RedisConfig => ({ topology: 'cluster', nodes: cluster.nodes, url: null, keyPrefix: `lgtest:${++n}:` })
 
 const limits = (over: Partial<Config['limits']>): Partial<Config> => ({
-  limits: { redeemPerMinute: 100_000, redeemMisses: 100_000, uploadPerMinute: 100_000, apiPerMinute: 100_000, failOpen: false, ...over }
+  limits: { redeemPerMinute: 100_000, redeemMisses: 100_000, uploadPerMinute: 100_000, apiPerMinute: 100_000, authFailures: 100_000, uploadConcurrency: 1000, passwordChecks: 64, failOpen: false, ...over }
 })
 
 async function gateway (t: Test, config: Partial<Config> = {}): Promise<TestApp> {

@@ -11,7 +11,7 @@ const redis = await startRedis(t)
 const s3 = await startS3(t)
 
 const limits = (over: Partial<Config['limits']>): Partial<Config> => ({
-  limits: { redeemPerMinute: 1000, redeemMisses: 1000, uploadPerMinute: 1000, apiPerMinute: 1000, failOpen: false, ...over }
+  limits: { redeemPerMinute: 1000, redeemMisses: 1000, uploadPerMinute: 1000, apiPerMinute: 1000, authFailures: 100_000, uploadConcurrency: 1000, passwordChecks: 64, failOpen: false, ...over }
 })
 
 /** A fresh Redis namespace per test, so that budgets never leak between tests. */

@@ -8,9 +8,9 @@ const filesRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const { linkStore, objectStore } = fastify
   const { signedUrlTtl } = fastify.config
   fastify.addHook('onRequest', fastify.authenticate)
+  fastify.addHook('preHandler', fastify.apiRateLimit)
 
   fastify.get('/v1/files', {
-    config: { rateLimit: fastify.rateLimits.api },
     schema: {
       summary: "List the caller's files, newest first",
       querystring: PageQuerySchema,
@@ -22,12 +22,10 @@ const filesRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.get('/v1/files/:id', {
-    config: { rateLimit: fastify.rateLimits.api },
     schema: { summary: 'A file', params: IdParamsSchema, response: { 200: FileSchema, ...errorResponses } }
   }, async (request) => fileView(await ownFile(linkStore, request.params.id, request.user.sub)))
 
   fastify.delete('/v1/files/:id', {
-    config: { rateLimit: fastify.rateLimits.api },
     schema: { summary: 'Delete a file, its bytes and every link to it', params: IdParamsSchema, response: { 204: Type.Null(), ...errorResponses } }
   }, async (request, reply) => {
     await ownFile(linkStore, request.params.id, request.user.sub)
@@ -44,7 +42,6 @@ const filesRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.get('/v1/files/:id/url', {
-    config: { rateLimit: fastify.rateLimits.api },
     schema: {
       summary: 'A fresh presigned download URL for the owner',
       params: IdParamsSchema,

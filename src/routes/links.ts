@@ -9,9 +9,9 @@ const linksRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const { linkStore } = fastify
   const share = shareDeps(fastify.config, linkStore)
   fastify.addHook('onRequest', fastify.authenticate)
+  fastify.addHook('preHandler', fastify.apiRateLimit)
 
   fastify.post('/v1/files/:id/links', {
-    config: { rateLimit: fastify.rateLimits.api },
     schema: {
       summary: 'Mint a share link for a file',
       params: IdParamsSchema,
@@ -27,7 +27,6 @@ const linksRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.get('/v1/links', {
-    config: { rateLimit: fastify.rateLimits.api },
     schema: {
       summary: "List the caller's links (never their tokens), newest first",
       querystring: PageQuerySchema,
@@ -40,12 +39,10 @@ const linksRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.get('/v1/links/:id', {
-    config: { rateLimit: fastify.rateLimits.api },
     schema: { summary: 'A link', params: IdParamsSchema, response: { 200: LinkSchema, ...errorResponses } }
   }, async (request) => linkView(await ownLink(linkStore, request.params.id, request.user.sub)))
 
   fastify.get('/v1/links/:id/events', {
-    config: { rateLimit: fastify.rateLimits.api },
     schema: {
       summary: "A link's history: when, from which address and client it was redeemed or denied (newest first)",
       params: IdParamsSchema,
@@ -59,7 +56,6 @@ const linksRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.delete('/v1/links/:id', {
-    config: { rateLimit: fastify.rateLimits.api },
     schema: { summary: 'Revoke a link', params: IdParamsSchema, response: { 204: Type.Null(), ...errorResponses } }
   }, async (request, reply) => {
     const link = await ownLink(linkStore, request.params.id, request.user.sub)

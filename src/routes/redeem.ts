@@ -1,21 +1,23 @@
 // /s/:token — public redemption. The token's shape is checked by the schema before any
 // I/O; one atomic store call decides and counts; the answer is a redirect to a fresh
 // short-lived URL. Guarded links (restricted, password, or limited for a browser) take
-// a detour: the checks, or a page whose form spends the download, so that a link
-// preview bot's GET or HEAD never consumes one.
+// a detour: the checks, or a page whose form spends the download, so that a browser's or a
+// link-preview bot's GET or HEAD never consumes one (bots get a page that names nothing).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { DenialReason } from '../audit.js'
 import { accessDenial } from '../domain/access.js'
 import { checkFormNonce, formNonce } from '../domain/form-nonce.js'
+import { headerText } from '../domain/header-text.js'
 import { prefersHtml } from '../domain/negotiation.js'
 import { verifyPassword } from '../domain/password.js'
+import { isPreviewBot } from '../domain/preview-bots.js'
 import { deriveKey } from '../domain/secrets.js'
 import { TOKEN_PATTERN, hashToken } from '../domain/tokens.js'
 import { HttpError, unauthenticated } from '../errors.js'
 import { jwtSubject } from '../../plugins/auth.js'
-import { downloadPage, pageHeaders } from '../pages.js'
+import { downloadPage, pageHeaders, previewPage } from '../pages.js'
 import { ProblemSchema, errorResponses } from '../schemas.js'
 import { linkStatus, type LinkRecord, type RedeemResult } from '../stores/link-store.js'
 
@@ -59,12 +61,13 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     }
   }
 
-  /** Audits the refusal, counts a miss for the guessing kind, and returns the error to answer with. */
+  /**
+   * Audits the refusal, counts a miss against the client for the guessing kinds, and returns
+   * the error to throw. (A wrong password's miss was reserved before it was checked.)
+   */
   async function deny (request: FastifyRequest, reason: DenialReason, link: LinkRecord | null, error: HttpError): Promise<HttpError> {
     fastify.audit(request, 'link.denied', { reason }, link)
-    if (reason === 'not_found' || reason === 'expired' || reason === 'bad_password') {
-      await guard.miss(request, { wrongPassword: reason === 'bad_password' })
-    }
+    if (reason === 'not_found' || reason === 'expired' || reason === 'bad_form') await guard.miss(request)
     return error
   }
 
@@ -74,29 +77,40 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     return await deny(request, result.reason === 'guarded' ? 'not_found' : result.reason, result.link, linkGone())
   }
 
-  async function accessError (link: LinkRecord, request: FastifyRequest): Promise<HttpError | null> {
+  /** Throws (audited) unless the visitor may redeem the link. */
+  async function checkAccess (link: LinkRecord, request: FastifyRequest): Promise<void> {
     let sub: string | null
     try {
       sub = await visitor(request)
     } catch (err) {
-      return await deny(request, 'unauthenticated', link, err as HttpError)
+      throw await deny(request, 'unauthenticated', link, err as HttpError)
     }
     const denial = accessDenial(link.access, link.owner, sub)
     if (denial === 'unauthenticated') {
-      return await deny(request, denial, link, new HttpError(401, 'LG_LINK_RESTRICTED', 'This link is restricted: present a bearer token (Authorization: Bearer <JWT>)'))
+      throw await deny(request, denial, link, new HttpError(401, 'LG_LINK_RESTRICTED', 'This link is restricted: present a bearer token (Authorization: Bearer <JWT>)'))
     }
-    if (denial === 'forbidden') return await deny(request, denial, link, new HttpError(403, 'LG_LINK_FORBIDDEN', 'This link is not shared with you'))
-    return null
+    if (denial === 'forbidden') throw await deny(request, denial, link, new HttpError(403, 'LG_LINK_FORBIDDEN', 'This link is not shared with you'))
   }
 
-  async function passwordError (request: FastifyRequest, link: LinkRecord, password: string | undefined): Promise<HttpError | null> {
-    if (link.passwordHash === null) return null
-    await guard.checkPassword(request)
+  /**
+   * Throws (audited) unless the link has no password or `password` is its password. The
+   * guess is counted before scrypt runs, and given back when it was right.
+   */
+  async function checkPassword (request: FastifyRequest, link: LinkRecord, password: string | undefined): Promise<void> {
+    if (link.passwordHash === null) return
     if (password === undefined || password === '') {
-      return await deny(request, 'unauthenticated', link, new HttpError(401, 'LG_PASSWORD_REQUIRED', 'This link needs its password (X-Link-Password header)'))
+      throw await deny(request, 'unauthenticated', link, new HttpError(401, 'LG_PASSWORD_REQUIRED', 'This link needs its password (X-Link-Password header)'))
     }
-    if (!await verifyPassword(password, link.passwordHash)) return await deny(request, 'bad_password', link, new HttpError(403, 'LG_PASSWORD_WRONG', 'Wrong password'))
-    return null
+    const attempt = await guard.passwordAttempt(request, link)
+    try {
+      if (await verifyPassword(password, link.passwordHash)) {
+        await attempt.refund()
+        return
+      }
+    } finally {
+      attempt.release()
+    }
+    throw await deny(request, 'bad_password', link, new HttpError(403, 'LG_PASSWORD_WRONG', 'Wrong password'))
   }
 
   async function redirect (request: FastifyRequest, reply: FastifyReply, link: LinkRecord, status: 302 | 303): Promise<FastifyReply> {
@@ -146,15 +160,20 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     }
   }, async (request, reply) => {
     const tokenHash = hashToken(request.params.token)
-    const interactive = prefersHtml(request.headers.accept)
+    // A preview bot that does not ask for HTML is treated as a browser (a GET spends no
+    // limited link), and gets a page that says nothing about the file: chats show it to
+    // whoever sees the message.
+    const html = prefersHtml(request.headers.accept)
+    const interactive = html || isPreviewBot(request.headers['user-agent'], request.headers.accept)
     let result = await linkStore.redeem(tokenHash, { interactive, checked: false, budgets: guard.budgets(request) })
     if (!result.ok && result.reason === 'guarded') {
       const { link } = result
-      const denied = await accessError(link, request)
-      if (denied !== null) throw denied
-      if (interactive && (link.maxDownloads !== null || link.passwordHash !== null)) return page(reply, link)
-      const wrong = await passwordError(request, link, request.headers['x-link-password'])
-      if (wrong !== null) throw wrong
+      await checkAccess(link, request)
+      if (interactive && (link.maxDownloads !== null || link.passwordHash !== null)) {
+        return html ? page(reply, link) : await reply.code(200).headers(pageHeaders()).send(previewPage())
+      }
+      const password = request.headers['x-link-password']
+      await checkPassword(request, link, password === undefined ? undefined : headerText(password))
       result = await linkStore.redeem(tokenHash, { interactive, checked: true })
     }
     if (!result.ok) throw await failure(request, result)
@@ -178,15 +197,16 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     if (status !== 'active') throw await deny(request, status, link, linkGone())
     const nonce = checkFormNonce(formSecret, link.id, request.body.nonce)
     if (nonce !== 'ok') {
-      throw await deny(request, 'forbidden', link,
+      throw await deny(request, 'bad_form', link,
         new HttpError(403, 'LG_FORM_EXPIRED', nonce === 'expired' ? 'This page has expired: open the link again' : 'This form did not come from this link\'s page'))
     }
-    const denied = await accessError(link, request)
-    if (denied !== null) throw denied
-    const wrong = await passwordError(request, link, request.body.password)
-    if (wrong !== null) {
-      if (prefersHtml(request.headers.accept)) return page(reply, link, wrong.statusCode, wrong.message)
-      throw wrong
+    await checkAccess(link, request)
+    try {
+      await checkPassword(request, link, request.body.password)
+    } catch (err) {
+      // A person at the page sees it again, with what went wrong.
+      if (err instanceof HttpError && prefersHtml(request.headers.accept)) return page(reply, link, err.statusCode, err.message)
+      throw err
     }
     const result = await linkStore.redeem(tokenHash, { interactive: true, checked: true })
     if (!result.ok) throw await failure(request, result)

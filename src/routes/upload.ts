@@ -26,10 +26,13 @@ const UploadQuerySchema = Type.Object({
 }, { additionalProperties: false })
 
 interface Incoming { source: Readable, filename: string, contentType: string }
+
+/** An upload's hold on one of its owner's UPLOAD_CONCURRENCY slots lapses this long after its instance stopped renewing it. */
+const SLOT_LEASE_MS = 60_000
 interface Stored { filename: string, contentType: string, size: number, sha256: string }
 
 const uploadRoute: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { maxUploadBytes, linkDefaultTtl, linkMaxTtl, fileMaxRetention } = fastify.config
+  const { maxUploadBytes, linkDefaultTtl, linkMaxTtl, fileMaxRetention, limits } = fastify.config
   const { linkStore, objectStore } = fastify
 
   // Every body but multipart is the file itself, streamed: no parser may buffer it.
@@ -76,6 +79,28 @@ const uploadRoute: FastifyPluginAsyncTypebox = async (fastify) => {
     return { filename: incoming.filename, contentType: incoming.contentType, size: meter.bytes, sha256: meter.sha256() }
   }
 
+  /**
+   * Runs `work` holding one of the owner's UPLOAD_CONCURRENCY slots (across instances),
+   * renewed while it runs: a user's uploads in progress are bounded, paused ones included.
+   * All taken: a 429 before a byte of the body is read.
+   */
+  async function withUploadSlot<T> (request: FastifyRequest, owner: string, id: string, work: () => Promise<T>): Promise<T> {
+    const slot = { key: `slots:uploads:${owner}`, id, max: limits.uploadConcurrency, leaseMs: SLOT_LEASE_MS }
+    if (!await linkStore.acquireSlot(slot)) {
+      throw new HttpError(429, 'LG_TOO_MANY_UPLOADS', `At most ${limits.uploadConcurrency} uploads at once: wait for one to finish (UPLOAD_CONCURRENCY)`, { connection: 'close' })
+    }
+    const renew = setInterval(() => {
+      linkStore.acquireSlot(slot).catch((err: Error) => { request.log.warn({ err: { message: err.message } }, 'upload slot not renewed') })
+    }, SLOT_LEASE_MS / 3).unref()
+    try {
+      return await work()
+    } finally {
+      clearInterval(renew)
+      await linkStore.releaseSlot(slot.key, id)
+        .catch((err: Error) => { request.log.warn({ err: { message: err.message } }, 'upload slot not released: it lapses with its lease') })
+    }
+  }
+
   fastify.post('/v1/files', {
     onRequest: [fastify.authenticate],
     config: { rateLimit: fastify.rateLimits.upload },
@@ -85,70 +110,73 @@ const uploadRoute: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 201: NewFileSchema, ...errorResponses, 413: ProblemSchema, 502: ProblemSchema }
     }
   }, async function upload (request, reply) {
-    const { query } = request
     const owner = request.user.sub
     const id = newId()
-    const key = objectKey(id)
-    const meter = new UploadMeter(maxUploadBytes)
-    let stored: Stored | null = null
-    try {
+    return await withUploadSlot(request, owner, id, async () => {
+      const { query } = request
+      const key = objectKey(id)
+      const meter = new UploadMeter(maxUploadBytes)
+      let stored: Stored | null = null
+      try {
       // Options are checked before a byte is read: a refusal must not cost an upload.
-      if (query.share) checkTtl(query.ttl, { defaultTtl: linkDefaultTtl, maxTtl: linkMaxTtl })
-      if (query.retention !== undefined && fileMaxRetention !== null && query.retention > fileMaxRetention) {
-        throw badRequest('LG_RETENTION_TOO_LONG', `retention must be at most ${fileMaxRetention} seconds (FILE_MAX_RETENTION)`)
-      }
-      if (request.isMultipart()) {
+        if (query.share) checkTtl(query.ttl, { defaultTtl: linkDefaultTtl, maxTtl: linkMaxTtl })
+        if (query.retention !== undefined && fileMaxRetention !== null && query.retention > fileMaxRetention) {
+          throw badRequest('LG_RETENTION_TOO_LONG', `retention must be at most ${fileMaxRetention} seconds (FILE_MAX_RETENTION)`)
+        }
+        if (request.isMultipart()) {
         // Known upstream issue: @fastify/multipart 10.1 stalls for good on a part it skips
         // (a disposition other than form-data) of more than 16 KiB; IDLE_TIMEOUT reclaims
         // such a connection.
-        for await (const part of request.parts()) {
-          if (part.type !== 'file') continue
-          if (part.fieldname !== 'file' || stored !== null) {
-            throw badRequest('LG_BAD_MULTIPART', 'Send exactly one file part, named "file"')
+          for await (const part of request.parts()) {
+            if (part.type !== 'file') continue
+            if (part.fieldname !== 'file' || stored !== null) {
+              throw badRequest('LG_BAD_MULTIPART', 'Send exactly one file part, named "file"')
+            }
+            stored = await store(request, key, {
+              source: part.file,
+              filename: cleanFilename(decodeMultipartFilename(part.filename ?? '')),
+              contentType: normaliseContentType(part.mimetype)
+            }, meter)
           }
+          if (stored === null) throw badRequest('LG_NO_FILE', 'The multipart body has no file part named "file"')
+        } else {
           stored = await store(request, key, {
-            source: part.file,
-            filename: cleanFilename(decodeMultipartFilename(part.filename ?? '')),
-            contentType: normaliseContentType(part.mimetype)
+            source: request.raw,
+            filename: cleanFilename(query.filename),
+            contentType: normaliseContentType(request.headers['content-type'])
           }, meter)
         }
-        if (stored === null) throw badRequest('LG_NO_FILE', 'The multipart body has no file part named "file"')
-      } else {
-        stored = await store(request, key, {
-          source: request.raw,
-          filename: cleanFilename(query.filename),
-          contentType: normaliseContentType(request.headers['content-type'])
-        }, meter)
+      } catch (err) {
+        if (stored !== null) await objectStore.delete(key).catch((e: unknown) => request.log.error({ err: e, key }, 'orphan object left after a failed upload'))
+        // The rest of a rejected body is not worth reading.
+        reply.header('connection', 'close')
+        const error = uploadError(err, maxUploadBytes)
+        fastify.audit(request, 'file.upload_failed', { fileId: id, bytes: meter.bytes, reason: (error as { code?: string }).code ?? 'error' })
+        throw error
       }
-    } catch (err) {
-      if (stored !== null) await objectStore.delete(key).catch((e: unknown) => request.log.error({ err: e, key }, 'orphan object left after a failed upload'))
-      // The rest of a rejected body is not worth reading.
-      reply.header('connection', 'close')
-      const error = uploadError(err, maxUploadBytes)
-      fastify.audit(request, 'file.upload_failed', { fileId: id, bytes: meter.bytes, reason: (error as { code?: string }).code ?? 'error' })
-      throw error
-    }
 
-    const createdAt = Date.now()
-    // With FILE_MAX_RETENTION set, every file has a retention (the longest by default), so
-    // a bucket lifecycle rule can back the sweeper up without deleting a kept file's bytes.
-    const retention = query.retention ?? fileMaxRetention
-    const file: FileRecord = { id, owner, key, ...stored, createdAt, expiresAt: retention === null ? null : createdAt + retention * 1000 }
-    try {
-      await linkStore.putFile(file)
-      const link = query.share ? await createShareLink(shareDeps(fastify.config, linkStore), file, query) : undefined
-      fastify.audit(request, 'file.uploaded', { fileId: id, bytes: file.size })
-      if (link !== undefined) fastify.audit(request, 'link.created', {}, link.record)
-      return await reply.code(201).send({ ...fileView(file), link: link?.view })
-    } catch (err) {
+      const createdAt = Date.now()
+      // With FILE_MAX_RETENTION set, every file has a retention (the longest by default), so
+      // a bucket lifecycle rule can back the sweeper up without deleting a kept file's bytes.
+      const retention = query.retention ?? fileMaxRetention
+      const file: FileRecord = { id, owner, key, ...stored, createdAt, expiresAt: retention === null ? null : createdAt + retention * 1000 }
+      try {
+        await linkStore.putFile(file)
+        const link = query.share ? await createShareLink(shareDeps(fastify.config, linkStore), file, query) : undefined
+        fastify.audit(request, 'file.uploaded', { fileId: id, bytes: file.size })
+        if (link !== undefined) fastify.audit(request, 'link.created', {}, link.record)
+        // With share=true, the answer holds the link's token.
+        return await reply.code(201).header('cache-control', 'no-store').send({ ...fileView(file), link: link?.view })
+      } catch (err) {
       // All or nothing: a failed record or link takes the object with it, but only once the
       // record is surely gone (the store may be down: a record must not lose its object).
-      const recordGone = await linkStore.deleteFile(id).then(() => true, () => false)
-      if (recordGone) await objectStore.delete(key).catch((e: unknown) => request.log.error({ err: e, key }, 'orphan object left after a failed upload'))
-      else request.log.error({ fileId: id }, 'upload failed and its record could not be removed: object kept')
-      fastify.audit(request, 'file.upload_failed', { fileId: id, bytes: file.size, reason: (err as { code?: string }).code ?? 'error' })
-      throw err
-    }
+        const recordGone = await linkStore.deleteFile(id).then(() => true, () => false)
+        if (recordGone) await objectStore.delete(key).catch((e: unknown) => request.log.error({ err: e, key }, 'orphan object left after a failed upload'))
+        else request.log.error({ fileId: id }, 'upload failed and its record could not be removed: object kept')
+        fastify.audit(request, 'file.upload_failed', { fileId: id, bytes: file.size, reason: (err as { code?: string }).code ?? 'error' })
+        throw err
+      }
+    })
   })
 }
 

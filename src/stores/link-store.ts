@@ -154,15 +154,19 @@ export interface LinkStore {
   close (): Promise<void>
 }
 
-/** The `limit` newest of two newest-first histories, newest first. */
-export function mergeHistories (a: AuditEvent[], b: AuditEvent[], limit: number): AuditEvent[] {
+/**
+ * The `limit` newest of a link's lifecycle and denials (each newest first), newest first.
+ * Within one millisecond a denial counts as the newer: it is what follows a revocation or
+ * the last download, while a denial and then a grant of the same link take longer.
+ */
+export function mergeHistories (lifecycle: AuditEvent[], denials: AuditEvent[], limit: number): AuditEvent[] {
   const out: AuditEvent[] = []
   let i = 0
   let j = 0
-  while (out.length < limit && (i < a.length || j < b.length)) {
-    const x = a[i]
-    const y = b[j]
-    if (y === undefined || (x !== undefined && x.time >= y.time)) {
+  while (out.length < limit && (i < lifecycle.length || j < denials.length)) {
+    const x = lifecycle[i]
+    const y = denials[j]
+    if (y === undefined || (x !== undefined && x.time > y.time)) {
       out.push(x as AuditEvent)
       i++
     } else {

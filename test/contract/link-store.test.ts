@@ -50,7 +50,7 @@ t.test('redis', async (t) => {
     const denied = { ...event, event: 'link.denied' as const }
     await store.appendEvents(record.id, { lifecycle: [event, later].map((e) => JSON.stringify(e)), denials: [JSON.stringify(denied)] }, keepUntil)
     t.ok(await c.pttl(`denied:${record.id}`) > keepUntil - before - 5000, 'the denials expire with it too')
-    t.same(await store.listEvents(record.id, 10), [later, event, event, denied], 'newest first (equal times: the lifecycle first)')
+    t.same(await store.listEvents(record.id, 10), [denied, later, event, event], 'newest first (equal times: the denial first)')
   })
 
   t.test('budget counters live under the key prefix', async (t) => {

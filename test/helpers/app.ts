@@ -39,7 +39,7 @@ export async function testConfig (t: Teardown, deps: TestDeps, overrides: Partia
     auditLog: join(dataDir, 'audit.log'),
     trustProxy: false,
     // High enough that only the rate-limit tests meet them.
-    limits: { redeemPerMinute: 100_000, redeemMisses: 100_000, uploadPerMinute: 100_000, apiPerMinute: 100_000, failOpen: false },
+    limits: { redeemPerMinute: 100_000, redeemMisses: 100_000, uploadPerMinute: 100_000, apiPerMinute: 100_000, authFailures: 100_000, uploadConcurrency: 1000, passwordChecks: 64, failOpen: false },
     metricsToken: null,
     shutdownGrace: 25,
     fileMaxRetention: null,
