@@ -6,6 +6,7 @@
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { EventEmitter } from 'node:events'
+import { appendFileSync } from 'node:fs'
 import { pino } from 'pino'
 import { jwtSubject } from './auth.js'
 import { auditEvent, type AuditEvent, type AuditEventName, type AuditFields } from '../src/audit.js'
@@ -49,10 +50,24 @@ export default fp(async function auditPlugin (fastify) {
   // this instance reads its own writes; in flight writes are awaited on close.
   let lines = ''
   let linesScheduled: NodeJS.Immediate | undefined
+  /** Set once close() has ended the file's stream. */
+  let ended = false
   function writeLines (): void {
     if (linesScheduled !== undefined) clearImmediate(linesScheduled)
     linesScheduled = undefined
-    if (lines !== '') destination.write(lines)
+    // An event of a request that ends while the gateway closes (an upload aborted by the
+    // shutdown) comes after the stream: it is appended at once, not lost.
+    if (lines !== '') {
+      if (ended && path !== null) {
+        try {
+          appendFileSync(path, lines)
+        } catch (err) {
+          fastify.log.error({ err: { message: (err as Error).message } }, 'audit log write failed')
+        }
+      } else {
+        destination.write(lines)
+      }
+    }
     lines = ''
   }
 
@@ -113,6 +128,7 @@ export default fp(async function auditPlugin (fastify) {
           return
         }
         destination.once('close', () => { resolve() })
+        ended = true
         destination.end()
       })
     })

@@ -13,7 +13,7 @@
 //   the rest of the window, even for valid tokens. A password check reserves its misses
 //   before scrypt runs (and gives them back when the password was right), so that parallel
 //   guesses never check more than the limit; PASSWORD_CHECK_CONCURRENCY checks run at once
-//   in a process, one per link, and the rest are refused at once.
+//   in a process, half of them at most for one link, and the rest are refused at once.
 // If the store fails, requests fail closed with 503 (/v1 limits: unless RATE_LIMIT_FAIL_OPEN;
 // /s/* cannot do without the LinkStore anyway).
 import rateLimit, { type RateLimitOptions } from '@fastify/rate-limit'
@@ -27,8 +27,6 @@ import type { Budget, BudgetVerdict, LinkRecord } from '../src/stores/link-store
 
 const MINUTE = 60_000
 const MISS_WINDOW = 10 * MINUTE
-/** One password check of a link at a time in a process: a hot link cannot take every check. */
-const PASSWORD_CHECKS_PER_LINK = 1
 
 /** A password check that may run: its misses are reserved and it holds a check slot. */
 export interface PasswordAttempt {
@@ -105,7 +103,8 @@ export default fp(async function rateLimitPlugin (fastify) {
     misses(request, 'check'),
     { key: `budget:redeem:${request.ip}`, mode: 'take', max: limits.redeemPerMinute, windowMs: MINUTE }
   ]
-  const passwordChecks = new ConcurrencyLimit(limits.passwordChecks, PASSWORD_CHECKS_PER_LINK)
+  // One link may take half of the checks (at least one): a hot link cannot starve the others.
+  const passwordChecks = new ConcurrencyLimit(limits.passwordChecks, Math.max(1, Math.floor(limits.passwordChecks / 2)))
 
   function refusal (request: FastifyRequest, verdict: BudgetVerdict & { ok: false }, link?: LinkRecord): HttpError {
     fastify.audit(request, 'link.denied', { reason: 'rate_limited' }, link)

@@ -46,7 +46,7 @@ export interface Config {
     authFailures: number
     /** Uploads one user may have in progress at once, across instances. */
     uploadConcurrency: number
-    /** Link password checks (scrypt) running at once in this process (one per link). */
+    /** Link password checks (scrypt) running at once in this process (half of them at most for one link). */
     passwordChecks: number
     /** When the rate-limit store fails: false answers 503 (closed), true lets requests through. */
     failOpen: boolean

@@ -106,6 +106,37 @@ t.test('uploads and API calls are limited per user', async (t) => {
   t.equal(await list('bob'), 200)
 })
 
+t.test('API_RATE_LIMIT is one budget per user across every /v1 route but uploads', async (t) => {
+  const gw = await gateway(t, limits({ apiPerMinute: 4 }))
+  const up = await gw.app.inject({ method: 'POST', url: '/v1/files?filename=x', headers: { authorization: gw.auth('alice'), 'content-type': 'text/plain' }, body: 'x' })
+  t.equal(up.statusCode, 201, 'an upload spends the upload budget, not this one')
+  const id: string = up.json().id
+  const routes = ['/v1/files', '/v1/links', `/v1/files/${id}`, `/v1/files/${id}/url`, '/v1/files']
+  const codes = []
+  for (const url of routes) codes.push((await gw.app.inject({ url, headers: { authorization: gw.auth('alice') } })).statusCode)
+  t.same(codes, [200, 200, 200, 200, 429], 'four calls over four routes spend the four of the minute')
+  const created = await gw.app.inject({ method: 'POST', url: `/v1/files/${id}/links`, headers: { authorization: gw.auth('alice') }, body: {} })
+  t.equal(created.statusCode, 429, 'a fifth route is refused too')
+  t.equal((await gw.app.inject({ url: '/v1/links', headers: { authorization: gw.auth('bob') } })).statusCode, 200, 'per user')
+})
+
+t.test('failed authentications are limited per client IP; valid tokens are not spent on', async (t) => {
+  const gw = await gateway(t, limits({ authFailures: 3 }))
+  let audited = 0
+  gw.app.auditEvents.on('event', (e) => { if (e.event === 'auth.failed') audited++ })
+  const bad = async (ip: string): Promise<number> =>
+    (await gw.app.inject({ url: '/v1/files', headers: { authorization: 'Bearer not-a-jwt' }, remoteAddress: ip })).statusCode
+  const codes = await Promise.all(Array.from({ length: 10 }, async () => await bad('192.0.2.10')))
+  t.same([codes.filter((c) => c === 401).length, codes.filter((c) => c === 429).length], [3, 7], 'in parallel too: three 401s, then 429s')
+  t.equal(audited, 3, 'only the counted failures are audited: a flood is not a line a request')
+  const refused = await gw.app.inject({ url: '/v1/links', remoteAddress: '192.0.2.10' })
+  t.equal(refused.statusCode, 429, 'a missing token is a failure too')
+  t.ok(Number(refused.headers['retry-after']) > 60, 'for the rest of the ten-minute window')
+  t.equal(await bad('192.0.2.11'), 401, 'another client is not limited')
+  const good = await gw.app.inject({ url: '/v1/files', headers: { authorization: gw.auth('alice') }, remoteAddress: '192.0.2.10' })
+  t.equal(good.statusCode, 200, 'a valid token from the limited address still works')
+})
+
 t.test('two instances on one Redis share one budget', async (t) => {
   const prefix = `${redis.keyPrefix}shared:`
   const a = await gateway(t, limits({ redeemPerMinute: 3 }), prefix)

@@ -155,17 +155,20 @@ export interface LinkStore {
 }
 
 /**
- * The `limit` newest of a link's lifecycle and denials (each newest first), newest first.
+ * At most `limit` of a link's events (each list newest first), newest first: its lifecycle
+ * (up to `limit`) whatever the denials, which fill what room is left, the newest of them.
  * Within one millisecond a denial counts as the newer: it is what follows a revocation or
  * the last download, while a denial and then a grant of the same link take longer.
  */
 export function mergeHistories (lifecycle: AuditEvent[], denials: AuditEvent[], limit: number): AuditEvent[] {
+  const kept = lifecycle.slice(0, limit)
+  const room = denials.slice(0, limit - kept.length)
   const out: AuditEvent[] = []
   let i = 0
   let j = 0
-  while (out.length < limit && (i < lifecycle.length || j < denials.length)) {
-    const x = lifecycle[i]
-    const y = denials[j]
+  while (i < kept.length || j < room.length) {
+    const x = kept[i]
+    const y = room[j]
     if (y === undefined || (x !== undefined && x.time > y.time)) {
       out.push(x as AuditEvent)
       i++

@@ -271,7 +271,9 @@ export function contract (t: Test, makeStore: (t: Test) => Promise<LinkStore>): 
     t.equal(all.length, LINK_HISTORY_MAX + 2, 'the capped denials and the whole lifecycle')
     t.same(all.slice(-2).map((e) => e.reqId), ['link.redeemed-5', 'link.created-0'], 'the lifecycle is still there, in time order')
     t.ok(all.every((e, i) => i === 0 || (all[i - 1]?.time ?? '') >= e.time), 'newest first across both kinds')
-    t.same((await store.listEvents(linkId, 2)).map((e) => e.event), ['link.denied', 'link.denied'], 'a limit takes the newest of both')
+    t.same((await store.listEvents(linkId, 2)).map((e) => e.reqId), ['link.redeemed-5', 'link.created-0'], 'a limit keeps the lifecycle first')
+    const three = await store.listEvents(linkId, 3)
+    t.same(three.map((e) => e.reqId), [`link.denied-${10 + LINK_HISTORY_MAX + 199}`, 'link.redeemed-5', 'link.created-0'], 'denials fill the room left, the newest')
   })
 
   t.test('refund gives a reservation back, never below zero, and only in its window', async (t) => {
