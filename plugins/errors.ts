@@ -97,9 +97,7 @@ export default fp(async function errorsPlugin (fastify) {
       const ours = typeof error.code === 'string' && error.code.startsWith('LG_')
       return sendError(request, reply, status, ours ? error.code : 'LG_INTERNAL', ours ? error.message : 'Internal Server Error')
     }
-    // A framework's message may quote the request (a JSON syntax error quotes the body, a
-    // password with it): only our own messages are logged.
-    request.log.info({ code: error.code, status }, error.code?.startsWith('LG_') === true ? error.message : 'request refused')
+    request.log.info({ code: error.code, status }, error.message)
     return sendError(request, reply, status, publicCode(error.code, status), error.message)
   })
 
