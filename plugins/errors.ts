@@ -77,7 +77,7 @@ function validationDetail (error: FastifyError): string {
   return `${error.validationContext ?? 'request'}${unknown.instancePath} has an unknown property ${JSON.stringify(name)}`
 }
 
-const NO_QUERY = { type: 'object', additionalProperties: false }
+const NO_QUERY = { type: 'object', properties: {}, additionalProperties: false }
 
 export default fp(async function errorsPlugin (fastify) {
   fastify.setErrorHandler(function onError (error: FastifyError, request, reply) {
