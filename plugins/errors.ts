@@ -71,10 +71,10 @@ export function clientErrorHandler (this: FastifyInstance, error: Error & { code
  * and ignoring it would silently weaken what the client asked for.
  */
 function validationDetail (error: FastifyError): string {
-  const unknown = error.validation?.find((e) => e.keyword === 'additionalProperties')
-  const name: unknown = unknown?.params.additionalProperty
-  if (unknown === undefined || typeof name !== 'string') return error.message
-  return `${error.validationContext ?? 'request'}${unknown.instancePath} has an unknown property ${JSON.stringify(name)}`
+  const extra = error.validation?.find((e) => e.keyword === 'additionalProperties')
+  const name: unknown = extra?.params.additionalProperty
+  if (extra === undefined || typeof name !== 'string') return error.message
+  return `${error.validationContext ?? 'request'}${extra.instancePath} has an unknown property ${JSON.stringify(name)}`
 }
 
 const NO_QUERY = { type: 'object', properties: {}, additionalProperties: false }
