@@ -23,12 +23,22 @@ export function jwtSubject (request: FastifyRequest): string | null {
   return typeof user?.sub === 'string' ? user.sub : null
 }
 
+/** Clocks of issuers and gateways differ a little: exp, nbf and iat are checked with this slack. */
+const CLOCK_TOLERANCE_MS = 30_000
+
+/** fast-jwt checks `iat` only against a maxAge: a token issued in the future is refused here. */
+function issuedInThePast (_request: FastifyRequest, payload: { iat?: unknown }): boolean {
+  return payload.iat === undefined || (typeof payload.iat === 'number' && payload.iat * 1000 <= Date.now() + CLOCK_TOLERANCE_MS)
+}
+
 export default fp(async function authPlugin (fastify) {
   await fastify.register(jwt, {
     secret: fastify.config.jwtSecret,
     sign: { algorithm: 'HS256' },
-    // Only HS256: `none` and every asymmetric algorithm are refused.
-    verify: { algorithms: ['HS256'] }
+    // Only HS256: `none` and every asymmetric algorithm are refused. A token without `exp`
+    // would be valid forever, so it is refused too.
+    verify: { algorithms: ['HS256'], requiredClaims: ['exp'], clockTolerance: CLOCK_TOLERANCE_MS },
+    trusted: issuedInThePast
   })
 
   fastify.decorate('authenticate', async function authenticate (request: FastifyRequest, reply: FastifyReply) {

@@ -1,30 +1,89 @@
 // One error handler and one not-found handler: every error is an RFC 9457 problem
 // (application/problem+json) with a stable `code`, or a page for browsers; 5xx details
 // stay in the log.
-import type { FastifyError, FastifyRequest } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { STATUS_CODES } from 'node:http'
+import type { Socket } from 'node:net'
 import { redactUrl } from '../src/logger.js'
 import { HttpError, badRequest } from '../src/errors.js'
-import { sendError } from '../src/problem.js'
+import { sendError, type Problem } from '../src/problem.js'
 import { isRedisUnavailable } from '../src/stores/redis-link-store.js'
 
 // Codes from Fastify and its plugins (FST_*) are theirs to change: clients get ours.
 const CODES_BY_STATUS: Record<number, string> = {
   404: 'LG_NOT_FOUND',
+  408: 'LG_REQUEST_TIMEOUT',
   413: 'LG_PAYLOAD_TOO_LARGE',
+  414: 'LG_URI_TOO_LONG',
   415: 'LG_UNSUPPORTED_MEDIA_TYPE',
-  429: 'LG_RATE_LIMITED'
+  429: 'LG_RATE_LIMITED',
+  431: 'LG_HEADERS_TOO_LARGE'
 }
 
 function publicCode (code: string | undefined, status: number): string {
-  return code?.startsWith('LG_') === true ? code : (CODES_BY_STATUS[status] ?? 'LG_BAD_REQUEST')
+  if (code?.startsWith('LG_') === true) return code
+  return status >= 500 ? 'LG_INTERNAL' : (CODES_BY_STATUS[status] ?? 'LG_BAD_REQUEST')
 }
+
+/**
+ * The server option `frameworkErrors`: errors raised before routing (a bad URL, an
+ * over-long path segment). Their messages echo the path, which may hold a token, so
+ * they are neither passed on nor logged.
+ */
+export function frameworkErrors (error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const status = error.statusCode ?? 400
+  return sendError(request, reply.header('cache-control', 'no-store'), status, publicCode(undefined, status),
+    status === 414 ? 'A path segment is too long' : status >= 500 ? 'Internal Server Error' : 'Malformed request')
+}
+
+// Node's own answers to what never became a request, as problems (llhttp's error codes).
+const CLIENT_ERRORS: Record<string, { status: number, detail: string }> = {
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, detail: 'The request headers were not received in time' },
+  HPE_HEADER_OVERFLOW: { status: 431, detail: 'The request headers are too large' }
+}
+const MALFORMED = { status: 400, detail: 'Malformed HTTP request' }
+
+/**
+ * The server option `clientErrorHandler`: malformed HTTP, header overflow, header timeout.
+ * The error carries the raw bytes received (Authorization, tokens, passwords): only its
+ * code is logged.
+ */
+export function clientErrorHandler (this: FastifyInstance, error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return
+  const { status, detail } = CLIENT_ERRORS[error.code ?? ''] ?? MALFORMED
+  const code = publicCode(undefined, status)
+  this.log.debug({ clientError: error.code, status, code }, 'malformed request refused')
+  // As Node does: never write into a response that has begun.
+  const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage
+  if (socket.writable && inFlight?.headersSent !== true) {
+    const title = STATUS_CODES[status] ?? 'Error'
+    const problem: Problem = { type: 'about:blank', title, status, detail, code }
+    const body = JSON.stringify(problem)
+    socket.write(`HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`)
+  }
+  socket.destroy()
+}
+
+/**
+ * The detail of a schema failure. An unknown property is named: it is most likely a typo,
+ * and ignoring it would silently weaken what the client asked for.
+ */
+function validationDetail (error: FastifyError): string {
+  const extra = error.validation?.find((e) => e.keyword === 'additionalProperties')
+  const name: unknown = extra?.params.additionalProperty
+  if (extra === undefined || typeof name !== 'string') return error.message
+  return `${error.validationContext ?? 'request'}${extra.instancePath} has an unknown property ${JSON.stringify(name)}`
+}
+
+const NO_QUERY = { type: 'object', properties: {}, additionalProperties: false }
 
 export default fp(async function errorsPlugin (fastify) {
   fastify.setErrorHandler(function onError (error: FastifyError, request, reply) {
     if (error instanceof HttpError) reply.headers(error.headers)
     if (error.validation !== undefined) {
-      return sendError(request, reply, 400, 'LG_BAD_REQUEST', error.message)
+      return sendError(request, reply, 400, 'LG_BAD_REQUEST', validationDetail(error))
     }
     // Redis failing under another plugin (the rate-limit store) is the same outage.
     if (isRedisUnavailable(error)) {
@@ -57,6 +116,12 @@ export default fp(async function errorsPlugin (fastify) {
     const { querystring, params, body } = route.schema ?? {}
     if (!/"type":"(number|integer)"/.test(JSON.stringify([querystring, params, body]))) return
     route.preHandler = [finiteNumbers, ...[route.preHandler ?? []].flat()]
+  })
+
+  // A route that declares no query string takes none: an unknown parameter is refused like
+  // an unknown property (the redemption routes declare theirs ignored, see schemas.ts).
+  fastify.addHook('onRoute', (route) => {
+    if (route.schema?.querystring === undefined) route.schema = { ...route.schema, querystring: NO_QUERY }
   })
 
   fastify.setNotFoundHandler(function onNotFound (request, reply) {

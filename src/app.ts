@@ -4,7 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import auditPlugin from '../plugins/audit.js'
 import authPlugin from '../plugins/auth.js'
-import errorsPlugin from '../plugins/errors.js'
+import errorsPlugin, { clientErrorHandler, frameworkErrors } from '../plugins/errors.js'
 import linkStorePlugin from '../plugins/link-store.js'
 import metricsPlugin from '../plugins/metrics.js'
 import rateLimitPlugin from '../plugins/rate-limit.js'
@@ -13,7 +13,6 @@ import openapiPlugin from '../plugins/openapi.js'
 import redisPlugin from '../plugins/redis.js'
 import sweeperPlugin from '../plugins/sweeper.js'
 import type { Config } from './config.js'
-import { sendError } from './problem.js'
 import filesRoutes from './routes/files.js'
 import healthRoutes from './routes/health.js'
 import linksRoutes from './routes/links.js'
@@ -48,12 +47,12 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     // A hop count trusts that many proxies in front (proxy-addr's semantics).
     trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
     routerOptions: { maxParamLength: 200 },
-    // Errors raised before routing (a bad URL, an over-long path segment) are problems too;
-    // their messages echo the path, which may hold a token, so they are not passed on.
-    frameworkErrors (error, request, reply) {
-      const status = error.statusCode ?? 400
-      return sendError(request, reply.header('cache-control', 'no-store'), status, error.code, status === 414 ? 'A path segment is too long' : 'Malformed request')
-    }
+    // What fails before a route runs (a bad URL, malformed HTTP) is a problem with an LG_ code too.
+    frameworkErrors,
+    clientErrorHandler,
+    // An unknown property or query parameter is a 400, never silently dropped (a typo must
+    // not make a weaker link); query strings are still coerced to their types.
+    ajv: { customOptions: { removeAdditional: false } }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.decorate('config', config)

@@ -15,7 +15,13 @@ export const IdParamsSchema = Type.Object({ id: Type.String({ pattern: ID_PATTER
 export const PageQuerySchema = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
   cursor: Type.Optional(Type.String({ pattern: ID_PATTERN, description: '`next` of the previous page' }))
-})
+}, { additionalProperties: false })
+
+/**
+ * The query string of a share link, ignored: chat apps append tracking parameters (fbclid,
+ * utm_*) to the links people share. Every other route refuses an unknown parameter.
+ */
+export const IgnoredQuerySchema = Type.Object({}, { additionalProperties: true, description: 'Ignored (chat apps append tracking parameters)' })
 
 /** One page of a listing: its items, and the cursor for the next page (null on the last). */
 export const PageSchema = <T extends TSchema>(item: T): TObject<{ items: TArray<T>, next: TUnion<[TString, TNull]> }> =>

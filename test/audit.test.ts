@@ -359,10 +359,10 @@ t.test('auth.failed for every way a bearer token can be wrong, never with a sub'
     ['another secret', `Bearer ${hs256({ sub: 'alice' }, 'some-other-secret-0123456789abcdef')}`, 'invalid_token'],
     ['alg none', `Bearer ${b64url({ alg: 'none', typ: 'JWT' })}.${b64url({ sub: 'alice' })}.`, 'invalid_token'],
     ['expired', `Bearer ${hs256({ sub: 'alice', iat: now - 120, exp: now - 60 }, TEST_JWT_SECRET)}`, 'expired_token'],
-    ['no sub', `Bearer ${hs256({ name: 'alice' }, TEST_JWT_SECRET)}`, 'invalid_subject'],
-    ['numeric sub', `Bearer ${hs256({ sub: 42 }, TEST_JWT_SECRET)}`, 'invalid_subject'],
-    ['empty sub', `Bearer ${hs256({ sub: '' }, TEST_JWT_SECRET)}`, 'invalid_subject'],
-    ['over-long sub', `Bearer ${hs256({ sub: 'm'.repeat(300) }, TEST_JWT_SECRET)}`, 'invalid_subject']
+    ['no sub', `Bearer ${hs256({ name: 'alice', exp: now + 60 }, TEST_JWT_SECRET)}`, 'invalid_subject'],
+    ['numeric sub', `Bearer ${hs256({ sub: 42, exp: now + 60 }, TEST_JWT_SECRET)}`, 'invalid_subject'],
+    ['empty sub', `Bearer ${hs256({ sub: '', exp: now + 60 }, TEST_JWT_SECRET)}`, 'invalid_subject'],
+    ['over-long sub', `Bearer ${hs256({ sub: 'm'.repeat(300), exp: now + 60 }, TEST_JWT_SECRET)}`, 'invalid_subject']
   ]
   for (const [label, authorization, reason] of cases) {
     const sent = await send({ url: '/v1/files', headers: authorization === undefined ? {} : { authorization } })

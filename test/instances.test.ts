@@ -19,7 +19,7 @@ async function startTrio (t: Test, env: Record<string, string>): Promise<[Gatewa
 }
 
 const { createSigner } = await import('fast-jwt')
-const sign = createSigner({ key: TEST_JWT_SECRET })
+const sign = createSigner({ key: TEST_JWT_SECRET, expiresIn: 3_600_000 })
 const authorization = `Bearer ${sign({ sub: 'instances' }) as string}`
 
 /** Uploads `content` through `gw` and mints a link with `options` there; returns the link. */

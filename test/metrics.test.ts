@@ -137,7 +137,7 @@ t.test('with METRICS_TOKEN, /metrics wants it as a bearer token', async (t) => {
     ['a prefix of the token', { authorization: `Bearer ${metricsToken.slice(0, -1)}` }],
     ['the token with more after it', { authorization: `Bearer ${metricsToken}x` }],
     ['the token, not as a bearer', { authorization: metricsToken }],
-    ['an API JWT', { authorization: `Bearer ${app.jwt.sign({ sub: 'alice' })}` }]
+    ['an API JWT', { authorization: `Bearer ${app.jwt.sign({ sub: 'alice' }, { expiresIn: '1h' })}` }]
   ]
   for (const [name, headers] of cases) {
     const res = await app.inject({ url: '/metrics', headers })

@@ -124,7 +124,7 @@ t.test('S3 stalled (accepts connections, never answers) under a running gateway'
 })
 
 const { createSigner } = await import('fast-jwt')
-const authorization = `Bearer ${createSigner({ key: TEST_JWT_SECRET })({ sub: 'outages' }) as string}`
+const authorization = `Bearer ${createSigner({ key: TEST_JWT_SECRET, expiresIn: 3_600_000 })({ sub: 'outages' }) as string}`
 
 /** Polls (bounded) until `url` answers `status`: recovery has no event to await. */
 async function until (url: string, status: number, deadlineMs: number): Promise<{ status: number, body: unknown, ms: number }> {

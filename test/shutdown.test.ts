@@ -47,7 +47,7 @@ t.test('SIGTERM during an upload', async (t) => {
   child.stdout.resume()
 
   const { createSigner } = await import('fast-jwt')
-  const authorization = `Bearer ${createSigner({ key: TEST_JWT_SECRET })({ sub: 'shutdown' })}`
+  const authorization = `Bearer ${createSigner({ key: TEST_JWT_SECRET, expiresIn: 3_600_000 })({ sub: 'shutdown' })}`
   const base = `http://127.0.0.1:${port}`
   const done = await fetch(`${base}/v1/files?filename=done.txt`, { method: 'POST', headers: { authorization, 'content-type': 'text/plain' }, body: 'finished before the signal' })
   t.equal(done.status, 201)

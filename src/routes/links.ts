@@ -46,7 +46,7 @@ const linksRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       summary: "A link's history: when, from which address and client it was redeemed or denied (newest first)",
       params: IdParamsSchema,
-      querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }) }),
+      querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }) }, { additionalProperties: false }),
       response: { 200: Type.Object({ items: Type.Array(AuditEventSchema) }), ...errorResponses }
     }
   }, async (request) => {

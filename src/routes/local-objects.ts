@@ -15,7 +15,7 @@ const localObjectRoutes: FastifyPluginAsyncTypebox<{ store: LocalObjectStore }> 
         ct: Type.String({ maxLength: 300 }),
         cd: Type.String({ maxLength: 2048 }),
         sig: Type.String({ maxLength: 100 })
-      }),
+      }, { additionalProperties: false }),
       response: { 200: Type.Any({ description: 'The file bytes' }), 403: ProblemSchema, 404: ProblemSchema }
     }
   }, async (request, reply) => {

@@ -18,14 +18,14 @@ import { TOKEN_PATTERN, hashToken } from '../domain/tokens.js'
 import { HttpError, unauthenticated } from '../errors.js'
 import { jwtSubject } from '../../plugins/auth.js'
 import { downloadPage, pageHeaders, previewPage } from '../pages.js'
-import { ProblemSchema, errorResponses } from '../schemas.js'
+import { IgnoredQuerySchema, ProblemSchema, errorResponses } from '../schemas.js'
 import { linkStatus, type LinkRecord, type RedeemResult } from '../stores/link-store.js'
 
 const TokenParamsSchema = Type.Object({ token: Type.String({ pattern: TOKEN_PATTERN, description: 'The share token' }) })
 const FormSchema = Type.Object({
   nonce: Type.String({ maxLength: 200 }),
   password: Type.Optional(Type.String({ maxLength: 256 }))
-})
+}, { additionalProperties: false })
 const redeemErrors = { ...errorResponses, 403: ProblemSchema }
 
 const PRIVATE = { 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'x-robots-tag': 'noindex' }
@@ -141,7 +141,7 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   // the GET spends them in its redemption.
   fastify.head('/s/:token', {
     preHandler: guard.admit,
-    schema: { summary: 'Whether a share link is live; consumes nothing', params: TokenParamsSchema, response: { 200: Type.Null(), ...redeemErrors } }
+    schema: { summary: 'Whether a share link is live; consumes nothing', params: TokenParamsSchema, querystring: IgnoredQuerySchema, response: { 200: Type.Null(), ...redeemErrors } }
   }, async (request, reply) => {
     const link = await linkStore.peek(hashToken(request.params.token))
     const status = link === null ? 'not_found' : linkStatus(link, Date.now())
@@ -155,6 +155,7 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       summary: 'Redeem a share link: 302 to a presigned download URL (browsers get a page for limited or password links)',
       params: TokenParamsSchema,
+      querystring: IgnoredQuerySchema,
       headers: Type.Object({ 'x-link-password': Type.Optional(Type.String({ maxLength: 256 })) }),
       response: { 200: { description: 'The download page (browsers, limited or password links)', content: { 'text/html': { schema: Type.String() } } }, 302: Type.Null(), ...redeemErrors }
     }
@@ -185,6 +186,7 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       summary: 'Spend a download from the download page\'s form: 303 to a presigned download URL',
       params: TokenParamsSchema,
+      querystring: IgnoredQuerySchema,
       consumes: ['application/x-www-form-urlencoded'],
       body: FormSchema,
       response: { 200: { description: 'The download page again, with the error (wrong password)', content: { 'text/html': { schema: Type.String() } } }, 303: Type.Null(), ...redeemErrors }

@@ -52,7 +52,7 @@ export async function testConfig (t: Teardown, deps: TestDeps, overrides: Partia
 export interface TestApp {
   app: FastifyInstance
   config: Config
-  /** A bearer header value for `sub`. */
+  /** A bearer header value for `sub`, valid for an hour (a JWT without `exp` is refused). */
   auth: (sub?: string) => string
 }
 
@@ -74,7 +74,7 @@ export async function buildTestApp (t: Teardown, deps: TestDeps = {}, overrides:
   t.teardown(async () => { await app.close() })
   deps.setup?.(app)
   await app.ready()
-  return { app, config, auth: (sub = 'alice') => `Bearer ${app.jwt.sign({ sub })}` }
+  return { app, config, auth: (sub = 'alice') => `Bearer ${app.jwt.sign({ sub }, { expiresIn: '1h' })}` }
 }
 
 /** A multipart/form-data body with the given parts, as browsers and FormData send it. */

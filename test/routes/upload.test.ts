@@ -162,10 +162,10 @@ t.test('authentication: missing, malformed, expired, wrongly signed or alg none 
     missing: undefined,
     'not bearer': 'Basic dXNlcjpwYXNz',
     malformed: 'Bearer not.a.jwt',
-    expired: `Bearer ${createSigner({ key: TEST_JWT_SECRET })({ sub: 'x', exp: Math.floor(Date.now() / 1000) - 10 })}`,
-    'wrong secret': `Bearer ${createSigner({ key: 'another-secret-another-secret-another' })({ sub: 'x' })}`,
+    expired: `Bearer ${createSigner({ key: TEST_JWT_SECRET })({ sub: 'x', exp: Math.floor(Date.now() / 1000) - 3600 })}`,
+    'wrong secret': `Bearer ${createSigner({ key: 'another-secret-another-secret-another', expiresIn: 3_600_000 })({ sub: 'x' })}`,
     'alg none': `Bearer ${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'x' })}.`,
-    'no sub': `Bearer ${createSigner({ key: TEST_JWT_SECRET })({ name: 'x' })}`
+    'no sub': `Bearer ${createSigner({ key: TEST_JWT_SECRET, expiresIn: 3_600_000 })({ name: 'x' })}`
   }
   for (const [name, authorization] of Object.entries(headers)) {
     const res = await app.inject({ method: 'POST', url: '/v1/files?filename=a.txt', headers: { 'content-type': 'text/plain', ...(authorization === undefined ? {} : { authorization }) }, body: 'x' })
