@@ -11,6 +11,7 @@ import rateLimitPlugin from '../plugins/rate-limit.js'
 import objectStorePlugin, { type ObjectStorePluginOptions } from '../plugins/object-store.js'
 import openapiPlugin from '../plugins/openapi.js'
 import redisPlugin from '../plugins/redis.js'
+import shutdownPlugin from '../plugins/shutdown.js'
 import sweeperPlugin from '../plugins/sweeper.js'
 import type { Config } from './config.js'
 import { sendError } from './problem.js'
@@ -57,6 +58,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.decorate('config', config)
+  await app.register(shutdownPlugin)
   await app.register(errorsPlugin)
   await app.register(redisPlugin)
   await app.register(linkStorePlugin)
