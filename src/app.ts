@@ -2,6 +2,7 @@
 // The server entry (server.ts) and the tests both start from here.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { IncomingMessage } from 'node:http'
 import auditPlugin from '../plugins/audit.js'
 import authPlugin from '../plugins/auth.js'
 import errorsPlugin from '../plugins/errors.js'
@@ -13,6 +14,7 @@ import openapiPlugin from '../plugins/openapi.js'
 import redisPlugin from '../plugins/redis.js'
 import shutdownPlugin from '../plugins/shutdown.js'
 import sweeperPlugin from '../plugins/sweeper.js'
+import { checkForwardedFor, trustRule } from './client-address.js'
 import type { Config } from './config.js'
 import { sendError } from './problem.js'
 import filesRoutes from './routes/files.js'
@@ -33,11 +35,8 @@ export interface AppOptions extends ObjectStorePluginOptions {
   logger?: FastifyServerOptions['logger']
 }
 
-function trustHops (hops: number): (address: string, hop: number) => boolean {
-  return (_address, hop) => hop < hops
-}
-
 export async function buildApp (config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
+  const trust = trustRule(config.trustProxy)
   const app = Fastify({
     logger: options.logger ?? false,
     // Uploads may legitimately take long: no limit on a request's total time, but a
@@ -46,8 +45,10 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     requestTimeout: 0,
     connectionTimeout: config.idleTimeout * 1000,
     keepAliveTimeout: 72_000,
-    // A hop count trusts that many proxies in front (proxy-addr's semantics).
-    trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
+    trustProxy: trust ?? false,
+    // An X-Forwarded-For that would make request.ip something other than an IP is dropped
+    // here: before routing and the request log, the first to read request.ip.
+    ...(trust === null ? {} : { rewriteUrl: (request: IncomingMessage) => { checkForwardedFor(request, trust); return request.url ?? '/' } }),
     routerOptions: { maxParamLength: 200 },
     // Errors raised before routing (a bad URL, an over-long path segment) are problems too;
     // their messages echo the path, which may hold a token, so they are not passed on.
