@@ -5,6 +5,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { IncomingMessage } from 'node:http'
 import auditPlugin from '../plugins/audit.js'
 import authPlugin from '../plugins/auth.js'
+import bodyTimeoutPlugin from '../plugins/body-timeout.js'
 import errorsPlugin from '../plugins/errors.js'
 import linkStorePlugin from '../plugins/link-store.js'
 import metricsPlugin from '../plugins/metrics.js'
@@ -61,6 +62,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   app.decorate('config', config)
   await app.register(shutdownPlugin)
   await app.register(errorsPlugin)
+  await app.register(bodyTimeoutPlugin)
   await app.register(redisPlugin)
   await app.register(linkStorePlugin)
   await app.register(objectStorePlugin, { s3Credentials: options.s3Credentials })

@@ -43,7 +43,7 @@ async function redeemBehind (t: Test, deps: { redis: TestRedis, s3: TestS3, name
   return { keys, ips, output: gw.output() }
 }
 
-for (const [name, trustProxy] of [['hops', '1'], ['list', '10.0.0.0/8, 127.0.0.1/32']]) {
+for (const [name, trustProxy] of [['hops', '1'], ['list', '10.0.0.0/8, 127.0.0.1/32']] as const) {
   t.test(`TRUST_PROXY=${trustProxy}: an X-Forwarded-For that is not an IP gives the socket's address`, async (t) => {
     const { keys, ips, output } = await redeemBehind(t, { redis, s3, name }, trustProxy)
     t.same(ips, ['127.0.0.1', '127.0.0.1', '127.0.0.1', GOOD], 'the audit log has the socket address, then the valid forwarded one')
