@@ -2,8 +2,10 @@
 // The server entry (server.ts) and the tests both start from here.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { IncomingMessage } from 'node:http'
 import auditPlugin from '../plugins/audit.js'
 import authPlugin from '../plugins/auth.js'
+import bodyTimeoutPlugin from '../plugins/body-timeout.js'
 import errorsPlugin, { clientErrorHandler, frameworkErrors } from '../plugins/errors.js'
 import linkStorePlugin from '../plugins/link-store.js'
 import metricsPlugin from '../plugins/metrics.js'
@@ -11,7 +13,9 @@ import rateLimitPlugin from '../plugins/rate-limit.js'
 import objectStorePlugin, { type ObjectStorePluginOptions } from '../plugins/object-store.js'
 import openapiPlugin from '../plugins/openapi.js'
 import redisPlugin from '../plugins/redis.js'
+import shutdownPlugin from '../plugins/shutdown.js'
 import sweeperPlugin from '../plugins/sweeper.js'
+import { checkForwardedFor, trustRule } from './client-address.js'
 import type { Config } from './config.js'
 import filesRoutes from './routes/files.js'
 import healthRoutes from './routes/health.js'
@@ -31,11 +35,8 @@ export interface AppOptions extends ObjectStorePluginOptions {
   logger?: FastifyServerOptions['logger']
 }
 
-function trustHops (hops: number): (address: string, hop: number) => boolean {
-  return (_address, hop) => hop < hops
-}
-
 export async function buildApp (config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
+  const trust = trustRule(config.trustProxy)
   const app = Fastify({
     logger: options.logger ?? false,
     // Uploads may legitimately take long: no limit on a request's total time, but a
@@ -44,8 +45,10 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
     requestTimeout: 0,
     connectionTimeout: config.idleTimeout * 1000,
     keepAliveTimeout: 72_000,
-    // A hop count trusts that many proxies in front (proxy-addr's semantics).
-    trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
+    trustProxy: trust ?? false,
+    // An X-Forwarded-For that would make request.ip something other than an IP is dropped
+    // here: before routing and the request log, the first to read request.ip.
+    ...(trust === null ? {} : { rewriteUrl: (request: IncomingMessage) => { checkForwardedFor(request, trust); return request.url ?? '/' } }),
     routerOptions: { maxParamLength: 200 },
     // What fails before a route runs (a bad URL, malformed HTTP) is a problem with an LG_ code too.
     frameworkErrors,
@@ -56,7 +59,9 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.decorate('config', config)
+  await app.register(shutdownPlugin)
   await app.register(errorsPlugin)
+  await app.register(bodyTimeoutPlugin)
   await app.register(redisPlugin)
   await app.register(linkStorePlugin)
   await app.register(objectStorePlugin, { s3Credentials: options.s3Credentials })

@@ -61,6 +61,8 @@ export interface Config {
   sweepInterval: number
   /** Seconds a connection may be silent (no bytes either way) before it is closed. */
   idleTimeout: number
+  /** Seconds a request body that is not an upload may take to arrive in full (then 408). */
+  bodyTimeout: number
 }
 
 export interface RedisNode { host: string, port: number }
@@ -119,7 +121,8 @@ const schema = {
     SHUTDOWN_GRACE: { type: 'integer', minimum: 0, maximum: 3600, default: 25 },
     FILE_MAX_RETENTION: { ...SECONDS },
     SWEEP_INTERVAL: { type: 'integer', minimum: 1, maximum: 86_400, default: 60 },
-    IDLE_TIMEOUT: { type: 'integer', minimum: 1, maximum: 3600, default: 120 }
+    IDLE_TIMEOUT: { type: 'integer', minimum: 1, maximum: 3600, default: 120 },
+    BODY_TIMEOUT: { type: 'integer', minimum: 1, maximum: 3600, default: 10 }
   }
 } as const
 
@@ -286,6 +289,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     shutdownGrace: num('SHUTDOWN_GRACE'),
     fileMaxRetention: (v.FILE_MAX_RETENTION as number | undefined) ?? null,
     sweepInterval: num('SWEEP_INTERVAL'),
-    idleTimeout: num('IDLE_TIMEOUT')
+    idleTimeout: num('IDLE_TIMEOUT'),
+    bodyTimeout: num('BODY_TIMEOUT')
   }
 }

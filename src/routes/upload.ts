@@ -103,7 +103,7 @@ const uploadRoute: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.post('/v1/files', {
     onRequest: [fastify.authenticate],
-    config: { rateLimit: fastify.rateLimits.upload },
+    config: { rateLimit: fastify.rateLimits.upload, streamsBody: true },
     schema: {
       summary: 'Upload a file (multipart part "file", or the raw body)',
       querystring: UploadQuerySchema,

@@ -45,6 +45,7 @@ export async function testConfig (t: Teardown, deps: TestDeps, overrides: Partia
     fileMaxRetention: null,
     sweepInterval: 60,
     idleTimeout: 120,
+    bodyTimeout: 10,
     ...overrides
   }
 }

@@ -79,3 +79,24 @@ export async function startGateway (t: Teardown, env: Record<string, string>): P
   })
   return { base: `http://127.0.0.1:${port}`, child, output: () => output }
 }
+
+/**
+ * Resolves with the next line the process writes to stdout that matches `pattern` (a log
+ * line that marks a point in its life, such as the start of a shutdown).
+ */
+export async function nextLine (gateway: Gateway, pattern: RegExp): Promise<string> {
+  const { child } = gateway
+  return await new Promise<string>((resolve, reject) => {
+    let partial = ''
+    const onData = (chunk: Buffer): void => {
+      const lines = (partial + chunk.toString()).split('\n')
+      partial = lines.pop() ?? ''
+      const line = lines.find((l) => pattern.test(l))
+      if (line !== undefined) { stop(); resolve(line) }
+    }
+    const onExit = (): void => { stop(); reject(new Error(`the server exited before a line matching ${String(pattern)}:\n${gateway.output()}`)) }
+    const stop = (): void => { child.stdout.off('data', onData); child.off('exit', onExit) }
+    child.stdout.on('data', onData)
+    child.once('exit', onExit)
+  })
+}
