@@ -5,13 +5,11 @@ import { once } from 'node:events'
 import { connect, type Socket } from 'node:net'
 import { setTimeout as delay } from 'node:timers/promises'
 import t from 'tap'
-import { TEST_JWT_SECRET } from './helpers/app.js'
-import { s3Env, startGateway } from './helpers/gateway.js'
+import { bearer, s3Env, startGateway } from './helpers/gateway.js'
 import { startRedis } from './helpers/redis.js'
 import { startS3 } from './helpers/s3.js'
 
-const { createSigner } = await import('fast-jwt')
-const authorization = `Bearer ${createSigner({ key: TEST_JWT_SECRET })({ sub: 'trickle' }) as string}`
+const authorization = bearer('trickle')
 
 const BOUND_MS = 1000
 const BYTE_EVERY_MS = 250

@@ -2,8 +2,7 @@
 // one s3rver: links, download counts and rate limits are the same whichever instance a
 // request reaches. Runs dist/src/server.js (npm test builds it first, see "pretest").
 import t, { type Test } from 'tap'
-import { TEST_JWT_SECRET } from './helpers/app.js'
-import { s3Env, startGateway, type Gateway } from './helpers/gateway.js'
+import { bearer, type Gateway, s3Env, startGateway } from './helpers/gateway.js'
 import { startRedis, type TestRedis } from './helpers/redis.js'
 import { startS3, type TestS3 } from './helpers/s3.js'
 
@@ -18,9 +17,7 @@ async function startTrio (t: Test, env: Record<string, string>): Promise<[Gatewa
   return [a, b, c]
 }
 
-const { createSigner } = await import('fast-jwt')
-const sign = createSigner({ key: TEST_JWT_SECRET, expiresIn: 3_600_000 })
-const authorization = `Bearer ${sign({ sub: 'instances' }) as string}`
+const authorization = bearer('instances')
 
 /** Uploads `content` through `gw` and mints a link with `options` there; returns the link. */
 async function share (gw: Gateway, content: string, options: object = {}): Promise<{ id: string, token: string }> {

@@ -3,13 +3,11 @@
 // expired form nonces are guesses: they count as misses. A gateway process (the compiled
 // server) on a real Redis and s3rver.
 import t from 'tap'
-import { TEST_JWT_SECRET } from './helpers/app.js'
-import { s3Env, startGateway, type Gateway } from './helpers/gateway.js'
+import { bearer, type Gateway, s3Env, startGateway } from './helpers/gateway.js'
 import { startRedis } from './helpers/redis.js'
 import { startS3 } from './helpers/s3.js'
 
-const { createSigner } = await import('fast-jwt')
-const authorization = `Bearer ${createSigner({ key: TEST_JWT_SECRET, expiresIn: 3_600_000 })({ sub: 'owner' }) as string}`
+const authorization = bearer('owner')
 
 const redis = await startRedis(t)
 const s3 = await startS3(t)

@@ -5,8 +5,8 @@ import { connect } from 'node:net'
 import { Writable } from 'node:stream'
 import t from 'tap'
 import { loggerOptions } from '../src/logger.js'
-import { buildTestApp, TEST_JWT_SECRET } from './helpers/app.js'
-import { s3Env, startGateway } from './helpers/gateway.js'
+import { buildTestApp } from './helpers/app.js'
+import { bearer, s3Env, startGateway } from './helpers/gateway.js'
 import { startRedis } from './helpers/redis.js'
 import { startS3 } from './helpers/s3.js'
 
@@ -64,9 +64,8 @@ const locationOf = (response: string): string => /\r\nlocation: ([^\r]*)/i.exec(
 t.test('a real server at LOG_LEVEL=trace: multipart, odd URL forms and malformed requests log no secret', async (t) => {
   const gateway = await startGateway(t, { LOG_LEVEL: 'trace', REDIS_URL: redis.url, REDIS_KEY_PREFIX: `${redis.keyPrefix}gw:`, ...s3Env(s3) })
   const port = Number(new URL(gateway.base).port)
-  const { createSigner } = await import('fast-jwt')
-  const jwt = createSigner({ key: TEST_JWT_SECRET, expiresIn: 3_600_000 })({ sub: 'log-owner' }) as string
-  const authorization = `Bearer ${jwt}`
+  const authorization = bearer('log-owner')
+  const jwt = authorization.slice('Bearer '.length)
   const password = 'correct horse battery staple'
   const answers: string[] = []
   const locations: string[] = []

@@ -5,8 +5,8 @@
 import { once } from 'node:events'
 import { createServer, type Socket } from 'node:net'
 import t from 'tap'
-import { TEST_JWT_SECRET, buildTestApp, multipartBody, s3Config } from './helpers/app.js'
-import { freePort, s3Env, startGateway } from './helpers/gateway.js'
+import { buildTestApp, multipartBody, s3Config } from './helpers/app.js'
+import { bearer, freePort, s3Env, startGateway } from './helpers/gateway.js'
 import { restartableRedis, startRedis } from './helpers/redis.js'
 import { startS3, type TestS3 } from './helpers/s3.js'
 
@@ -123,8 +123,7 @@ t.test('S3 stalled (accepts connections, never answers) under a running gateway'
   t.same(files.json().items, [], 'no record of the failed upload')
 })
 
-const { createSigner } = await import('fast-jwt')
-const authorization = `Bearer ${createSigner({ key: TEST_JWT_SECRET, expiresIn: 3_600_000 })({ sub: 'outages' }) as string}`
+const authorization = bearer('outages')
 
 /** Polls (bounded) until `url` answers `status`: recovery has no event to await. */
 async function until (url: string, status: number, deadlineMs: number): Promise<{ status: number, body: unknown, ms: number }> {

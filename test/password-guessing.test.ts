@@ -4,13 +4,11 @@
 // checks running at once are bounded and the rest refused at once; and a password sent in
 // X-Link-Password as UTF-8 (curl) or latin1 (a browser's fetch) works as in the form.
 import t from 'tap'
-import { TEST_JWT_SECRET } from './helpers/app.js'
-import { s3Env, startGateway, type Gateway } from './helpers/gateway.js'
+import { bearer, type Gateway, s3Env, startGateway } from './helpers/gateway.js'
 import { startRedis } from './helpers/redis.js'
 import { startS3 } from './helpers/s3.js'
 
-const { createSigner } = await import('fast-jwt')
-const authorization = `Bearer ${createSigner({ key: TEST_JWT_SECRET, expiresIn: 3_600_000 })({ sub: 'owner' }) as string}`
+const authorization = bearer('owner')
 
 const redis = await startRedis(t)
 const s3 = await startS3(t)

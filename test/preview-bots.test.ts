@@ -2,13 +2,11 @@
 // s3rver: the chat apps' and mail scanners' fetchers that do not ask for HTML spend no
 // limited or password link and learn nothing about the file; API clients keep their 302.
 import t from 'tap'
-import { TEST_JWT_SECRET } from './helpers/app.js'
-import { s3Env, startGateway } from './helpers/gateway.js'
+import { bearer, s3Env, startGateway } from './helpers/gateway.js'
 import { startRedis } from './helpers/redis.js'
 import { startS3 } from './helpers/s3.js'
 
-const { createSigner } = await import('fast-jwt')
-const authorization = `Bearer ${createSigner({ key: TEST_JWT_SECRET, expiresIn: 3_600_000 })({ sub: 'owner' }) as string}`
+const authorization = bearer('owner')
 
 const BOTS = [
   'Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)',

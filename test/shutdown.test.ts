@@ -14,7 +14,7 @@ import t, { type Test } from 'tap'
 import { TEST_JWT_SECRET, MiB } from './helpers/app.js'
 import { startRedis } from './helpers/redis.js'
 import { startS3 } from './helpers/s3.js'
-import { SERVER_ENTRY, freePort, nextLine, s3Env, startGateway, type Gateway } from './helpers/gateway.js'
+import { bearer, freePort, type Gateway, nextLine, s3Env, SERVER_ENTRY, startGateway } from './helpers/gateway.js'
 
 t.test('SIGTERM during an upload', async (t) => {
   const redis = await startRedis(t)
@@ -47,8 +47,7 @@ t.test('SIGTERM during an upload', async (t) => {
   for await (const line of createInterface({ input: child.stdout })) if (line.includes('Server listening')) break
   child.stdout.resume()
 
-  const { createSigner } = await import('fast-jwt')
-  const authorization = `Bearer ${createSigner({ key: TEST_JWT_SECRET, expiresIn: 3_600_000 })({ sub: 'shutdown' })}`
+  const authorization = bearer('shutdown')
   const base = `http://127.0.0.1:${port}`
   const done = await fetch(`${base}/v1/files?filename=done.txt`, { method: 'POST', headers: { authorization, 'content-type': 'text/plain' }, body: 'finished before the signal' })
   t.equal(done.status, 201)
@@ -82,8 +81,7 @@ t.test('SIGTERM during an upload', async (t) => {
 // Keep-alive clients (undici's fetch, browsers, SDKs) keep their connections open: once the
 // gateway closes, a response must say `Connection: close`, and a connection left idle must
 // be closed, or server.close() waits for them until close-with-grace kills the process.
-const { createSigner } = await import('fast-jwt')
-const authorization = `Bearer ${createSigner({ key: TEST_JWT_SECRET })({ sub: 'keepalive' }) as string}`
+const authorization = bearer('keepalive')
 /** The log line the gateway writes once it has begun to close its connections. */
 const DRAINING = /"msg":"draining/
 

@@ -5,7 +5,15 @@ import { once } from 'node:events'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
+import { createSigner } from 'fast-jwt'
 import { TEST_JWT_SECRET } from './app.js'
+
+const signer = createSigner({ key: TEST_JWT_SECRET, expiresIn: 3_600_000 })
+
+/** `Bearer <JWT>` for `sub`, valid an hour, as a gateway started by startGateway() accepts it. */
+export function bearer (sub: string): string {
+  return `Bearer ${signer({ sub }) as string}`
+}
 
 export const SERVER_ENTRY = join(import.meta.dirname, '..', '..', 'dist', 'src', 'server.js')
 const STARTUP_MS = 30_000
