@@ -14,12 +14,10 @@ import { ProblemSchema } from '../src/schemas.js'
 export const SECURITY_SCHEME = 'bearerAuth'
 const PROBLEM_REF = '#/components/schemas/Problem'
 
-/**
- * Swagger UI is scripts, styles and images of its own origin that fetch the document and
- * try requests there; its logo is a data: URI. Nothing else may load, post or frame it.
- */
-// The one inline style it has: the <style> of its top bar's SVG logo (the Chromium test in
-// test/browser.test.ts reports a violation, with the new hash, if an update changes it).
+// Swagger UI is scripts, styles and images of its own origin that fetch the document and
+// try requests there; its logo is a data: URI. Nothing else may load, post or frame it.
+// Its one inline style is the <style> of its top bar's SVG logo, allowed by hash (the
+// Chromium test in test/browser.test.ts reports the new hash if an update changes it).
 const LOGO_STYLE = "'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='"
 const DOCS_HEADERS = {
   'content-security-policy': `default-src 'none'; script-src 'self'; style-src 'self' ${LOGO_STYLE}; img-src 'self' data:; connect-src 'self'; ` +

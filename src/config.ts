@@ -80,7 +80,6 @@ const HTTP_URL = '^https?://[^/?#]+(/[^?#]*)?$'
 // `expected` says in words, with an example, what a pattern admits: error messages quote
 // it, never the pattern. Enums, booleans and integers are described from the schema
 // (`example`, or else the default, is the example).
-
 const schema = {
   type: 'object',
   properties: {
@@ -212,8 +211,8 @@ interface Variable { type?: string, enum?: readonly string[], minimum?: number, 
 /** What `name` must be, in words and with an example. */
 function expectation (name: string): string {
   const v = (schema.properties as Record<string, Variable | undefined>)[name]
-  const given = v?.example ?? v?.default
-  const example = given === undefined ? '' : `, e.g. ${String(given)}`
+  const sample = v?.example ?? v?.default
+  const example = sample === undefined ? '' : `, e.g. ${String(sample)}`
   if (v?.expected !== undefined) return v.expected
   if (v?.enum !== undefined) return `one of ${v.enum.join(', ')}`
   if (v?.type === 'boolean') return 'true or false'

@@ -8,7 +8,7 @@ import type { LocalObjectStore } from '../stores/local-object-store.js'
 
 const localObjectRoutes: FastifyPluginAsyncTypebox<{ store: LocalObjectStore }> = async (fastify, { store }) => {
   // HEAD is declared with GET rather than derived from it: a derived HEAD would read the
-  // whole file only to throw it away, and set its length from the empty body.
+  // whole file only to throw the bytes away.
   fastify.route({
     method: ['GET', 'HEAD'],
     url: '/o/*',
