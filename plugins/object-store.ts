@@ -2,6 +2,7 @@
 import { S3Client } from '@aws-sdk/client-s3'
 import fp from 'fastify-plugin'
 import { resolve } from 'node:path'
+import { ConfigError } from '../src/config.js'
 import { deriveKey } from '../src/domain/secrets.js'
 import { LocalObjectStore } from '../src/stores/local-object-store.js'
 import type { ObjectStore } from '../src/stores/object-store.js'
@@ -23,13 +24,19 @@ export interface ObjectStorePluginOptions {
 export default fp<ObjectStorePluginOptions>(async function objectStorePlugin (fastify, options) {
   const { s3, dataDir, jwtSecret, publicUrl, maxUploadBytes } = fastify.config
   if (s3 === null) {
-    fastify.decorate('s3Client', null)
-    fastify.decorate('objectStore', new LocalObjectStore({
-      dir: resolve(dataDir),
+    const dir = resolve(dataDir)
+    const store = new LocalObjectStore({
+      dir,
       // A key of its own, derived so that every restart with the same JWT_SECRET agrees.
       secret: deriveKey(jwtSecret, 'local object urls'),
       baseUrl: publicUrl
-    }))
+    })
+    // A directory that cannot be written is a mistake to report at start, not a 500 on every upload.
+    await store.ping().catch((err: unknown) => {
+      throw new ConfigError(`DATA_DIR must be a directory the gateway can write to, and ${dir} is not (${(err as Error).message})`)
+    })
+    fastify.decorate('s3Client', null)
+    fastify.decorate('objectStore', store)
     return
   }
   const client = new S3Client({
@@ -44,9 +51,16 @@ export default fp<ObjectStorePluginOptions>(async function objectStorePlugin (fa
     // requestTimeout is socket idleness; without throwOnRequestTimeout it only warns.
     requestHandler: { connectionTimeout: 3000, requestTimeout: s3.idleTimeout * 1000, throwOnRequestTimeout: true }
   })
-  const store = new S3ObjectStore({ client, bucket: s3.bucket, maxObjectBytes: maxUploadBytes })
+  const store = new S3ObjectStore({ client, bucket: s3.bucket, maxObjectBytes: maxUploadBytes, publicEndpoint: s3.publicEndpoint })
   fastify.decorate('objectStore', store)
   fastify.decorate('s3Client', client)
+  // Missing credentials must not stop the start (the store answers 503 and /readyz says
+  // so until they come): one line says why, early. Not awaited: the default chain may take
+  // seconds to give up (instance metadata).
+  client.config.credentials().catch((err: unknown) => {
+    fastify.log.error(`object store: no S3 credentials (${(err as Error).message}); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, ` +
+      'AWS_PROFILE, or give the host a role; requests that need the bucket answer 503 until then')
+  })
   fastify.addHook('onClose', async () => {
     await store.close()
     client.destroy()

@@ -14,6 +14,18 @@ import { ProblemSchema } from '../src/schemas.js'
 export const SECURITY_SCHEME = 'bearerAuth'
 const PROBLEM_REF = '#/components/schemas/Problem'
 
+// Swagger UI is scripts, styles and images of its own origin that fetch the document and
+// try requests there; its logo is a data: URI. Nothing else may load, post or frame it.
+// Its one inline style is the <style> of its top bar's SVG logo, allowed by hash (the
+// Chromium test in test/browser.test.ts reports the new hash if an update changes it).
+const LOGO_STYLE = "'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='"
+const DOCS_HEADERS = {
+  'content-security-policy': `default-src 'none'; script-src 'self'; style-src 'self' ${LOGO_STYLE}; img-src 'self' data:; connect-src 'self'; ` +
+    "form-action 'none'; base-uri 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer'
+}
+
 /** The gateway's version: the nearest package.json up from here (plugins/, or dist/plugins/). */
 function packageVersion (): string {
   let dir = dirname(fileURLToPath(import.meta.url))
@@ -144,7 +156,12 @@ export default fp(async function openapiPlugin (fastify) {
     }
   })
 
-  await fastify.register(swaggerUi, { routePrefix: '/docs' })
+  // In a context of its own, so that the headers reach every route of the UI, its static
+  // assets (which swagger-ui's uiHooks do not reach) included, and nothing else.
+  await fastify.register(async function docs (docs) {
+    docs.addHook('onRequest', async (_request, reply) => { reply.headers(DOCS_HEADERS) })
+    await docs.register(swaggerUi, { routePrefix: '/docs' })
+  })
 
   fastify.get('/openapi.json', { schema: { hide: true } }, async () => fastify.swagger())
 }, { name: 'openapi' })

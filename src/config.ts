@@ -13,6 +13,8 @@ export interface Config {
   s3: {
     bucket: string
     endpoint: string | undefined
+    /** Where presigned URLs send clients, when they cannot use `endpoint` (S3_PUBLIC_ENDPOINT). */
+    publicEndpoint: string | undefined
     region: string | undefined
     forcePathStyle: boolean
     checksums: ChecksumMode
@@ -27,7 +29,7 @@ export interface Config {
   maxUploadBytes: number
   linkDefaultTtl: number
   linkMaxTtl: number
-  /** Let links serve HTML, SVG and XML inline (they would run script on the storage origin). */
+  /** Let links serve any type inline, even those that could run script on the storage origin. */
   allowActiveInline: boolean
   /** Audit log file; null: stdout, beside the application log. */
   auditLog: string | null
@@ -81,34 +83,43 @@ export class ConfigError extends Error {}
 
 const SIZE = '^[0-9]+(\\.[0-9]+)?\\s*([KMGT]i?B|B)?$'
 const SECONDS = { type: 'integer', minimum: 1, maximum: 31_536_000 * 10 }
+const HTTP_URL = '^https?://[^/?#]+(/[^?#]*)?$'
 
+// `expected` says in words, with an example, what a pattern admits: error messages quote
+// it, never the pattern. Enums, booleans and integers are described from the schema
+// (`example`, or else the default, is the example).
 const schema = {
   type: 'object',
   properties: {
     HOST: { type: 'string', default: '0.0.0.0' },
     PORT: { type: 'integer', minimum: 0, maximum: 65535, default: 3000 },
-    PUBLIC_URL: { type: 'string', pattern: '^https?://[^/?#]+(/[^?#]*)?$' },
+    PUBLIC_URL: { type: 'string', pattern: HTTP_URL, expected: 'an http or https URL with no query or fragment, e.g. https://files.example.com' },
     LOG_LEVEL: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
-    REDIS_URL: { type: 'string', pattern: '^rediss?://' },
-    REDIS_KEY_PREFIX: { type: 'string', pattern: '^[A-Za-z0-9:_.-]{0,64}$', default: 'lg:' },
+    REDIS_URL: { type: 'string', pattern: '^rediss?://', expected: 'a redis:// or rediss:// URL, e.g. redis://localhost:6379/0' },
+    REDIS_KEY_PREFIX: { type: 'string', pattern: '^[A-Za-z0-9:_.-]{0,64}$', default: 'lg:', expected: 'up to 64 letters, digits, colons, dots, dashes or underscores, e.g. lg:' },
     REDIS_SENTINELS: { type: 'string' },
-    REDIS_SENTINEL_NAME: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,128}$' },
+    REDIS_SENTINEL_NAME: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,128}$', expected: 'a name of up to 128 letters, digits, dots, dashes or underscores, e.g. mymaster' },
     REDIS_CLUSTER_NODES: { type: 'string' },
-    S3_BUCKET: { type: 'string', pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$' },
-    S3_ENDPOINT: { type: 'string', pattern: '^https?://' },
-    S3_REGION: { type: 'string', pattern: '^[a-z0-9-]+$' },
+    S3_BUCKET: { type: 'string', pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$', expected: 'a bucket name: 3 to 63 lower-case letters, digits, dots or dashes, beginning and ending with a letter or digit, e.g. my-files' },
+    S3_ENDPOINT: { type: 'string', pattern: '^https?://', expected: 'the http or https URL the gateway reaches the store at, e.g. http://minio:9000' },
+    S3_PUBLIC_ENDPOINT: { type: 'string', pattern: HTTP_URL, expected: 'the http or https URL clients reach the store at, with no query or fragment, e.g. http://localhost:9000' },
+    S3_REGION: { type: 'string', pattern: '^[a-z0-9-]+$', expected: 'a region name of lower-case letters, digits and dashes, e.g. eu-west-1' },
     S3_FORCE_PATH_STYLE: { type: 'boolean', default: false },
     S3_CHECKSUMS: { enum: ['WHEN_REQUIRED', 'WHEN_SUPPORTED'] },
     S3_IDLE_TIMEOUT: { type: 'integer', minimum: 1, maximum: 3600, default: 10 },
     DATA_DIR: { type: 'string', default: './data' },
-    JWT_SECRET: { type: 'string', minLength: 32 },
+    JWT_SECRET: { type: 'string', minLength: 32, expected: 'at least 32 characters, e.g. the output of openssl rand -base64 48' },
     SIGNED_URL_TTL: { type: 'integer', minimum: 1, maximum: 604_800, default: 60 },
-    MAX_UPLOAD_BYTES: { type: 'string', pattern: SIZE, default: '10GiB' },
+    MAX_UPLOAD_BYTES: { type: 'string', pattern: SIZE, default: '10GiB', expected: 'a number of bytes, optionally with a unit (B, KB, MB, GB, TB, KiB, MiB, GiB or TiB), e.g. 10GiB, 500MB or 1048576' },
     LINK_DEFAULT_TTL: { ...SECONDS, default: 7 * 86_400 },
     LINK_MAX_TTL: { ...SECONDS, default: 30 * 86_400 },
     ALLOW_ACTIVE_INLINE: { type: 'boolean', default: false },
     AUDIT_LOG: { type: 'string' },
-    TRUST_PROXY: { type: 'string', pattern: '^(true|false|[0-9]{1,2}|[0-9a-fA-F.:/]+(\\s*,\\s*[0-9a-fA-F.:/]+)*)$' },
+    TRUST_PROXY: {
+      type: 'string',
+      pattern: '^(true|false|[0-9]{1,2}|[0-9a-fA-F.:/]+(\\s*,\\s*[0-9a-fA-F.:/]+)*)$',
+      expected: 'true, false, the number of proxies in front (e.g. 1), or a comma list of their addresses and CIDRs (e.g. 10.0.0.0/8, 192.168.1.10)'
+    },
     REDEEM_RATE_LIMIT: { type: 'integer', minimum: 1, maximum: 1_000_000_000, default: 60 },
     REDEEM_MISS_LIMIT: { type: 'integer', minimum: 1, maximum: 1_000_000_000, default: 20 },
     UPLOAD_RATE_LIMIT: { type: 'integer', minimum: 1, maximum: 1_000_000_000, default: 30 },
@@ -117,9 +128,9 @@ const schema = {
     UPLOAD_CONCURRENCY: { type: 'integer', minimum: 1, maximum: 10_000, default: 4 },
     PASSWORD_CHECK_CONCURRENCY: { type: 'integer', minimum: 1, maximum: 64, default: 2 },
     RATE_LIMIT_FAIL_OPEN: { type: 'boolean', default: false },
-    METRICS_TOKEN: { type: 'string', minLength: 16 },
+    METRICS_TOKEN: { type: 'string', minLength: 16, expected: 'at least 16 characters, e.g. the output of openssl rand -hex 16' },
     SHUTDOWN_GRACE: { type: 'integer', minimum: 0, maximum: 3600, default: 25 },
-    FILE_MAX_RETENTION: { ...SECONDS },
+    FILE_MAX_RETENTION: { ...SECONDS, example: 30 * 86_400 },
     SWEEP_INTERVAL: { type: 'integer', minimum: 1, maximum: 86_400, default: 60 },
     IDLE_TIMEOUT: { type: 'integer', minimum: 1, maximum: 3600, default: 120 },
     BODY_TIMEOUT: { type: 'integer', minimum: 1, maximum: 3600, default: 10 }
@@ -207,6 +218,20 @@ function redisConfig (str: (name: string) => string | undefined): RedisConfig | 
 
 const SECRET_VARIABLES = new Set(['JWT_SECRET', 'METRICS_TOKEN', 'REDIS_URL'])
 
+interface Variable { type?: string, enum?: readonly string[], minimum?: number, maximum?: number, default?: unknown, example?: unknown, expected?: string }
+
+/** What `name` must be, in words and with an example. */
+function expectation (name: string): string {
+  const v = (schema.properties as Record<string, Variable | undefined>)[name]
+  const sample = v?.example ?? v?.default
+  const example = sample === undefined ? '' : `, e.g. ${String(sample)}`
+  if (v?.expected !== undefined) return v.expected
+  if (v?.enum !== undefined) return `one of ${v.enum.join(', ')}`
+  if (v?.type === 'boolean') return 'true or false'
+  if (v?.type === 'integer') return `a whole number from ${v.minimum ?? 0} to ${v.maximum ?? Number.MAX_SAFE_INTEGER}${example}`
+  return `valid${example}`
+}
+
 const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: false, strict: false })
 const validate = ajv.compile(schema)
 
@@ -218,11 +243,11 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     if (value !== undefined && value.trim() !== '') raw[name] = value.trim()
   }
   if (!validate(raw)) {
-    const err = validate.errors?.[0]
-    const name = err?.instancePath.slice(1) ?? 'configuration'
+    const name = validate.errors?.[0]?.instancePath.slice(1) ?? 'configuration'
     // Values that may hold a secret (a password in a URL) are not repeated in the message.
-    const given = typeof raw[name] === 'string' && !SECRET_VARIABLES.has(name) ? ` (got ${JSON.stringify(raw[name])})` : ''
-    throw new ConfigError(`${name} ${err?.message ?? 'is invalid'}${given}`)
+    const value = env[name]?.trim()
+    const given = value !== undefined && !SECRET_VARIABLES.has(name) ? ` (got ${JSON.stringify(value)})` : ''
+    throw new ConfigError(`${name} must be ${expectation(name)}${given}`)
   }
   const v = raw as Record<string, string | number | boolean | undefined>
   const str = (name: string): string | undefined => v[name] as string | undefined
@@ -235,6 +260,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     ? {
         bucket: str('S3_BUCKET') as string,
         endpoint,
+        publicEndpoint: str('S3_PUBLIC_ENDPOINT'),
         region: str('S3_REGION'),
         forcePathStyle: v.S3_FORCE_PATH_STYLE as boolean,
         // S3-compatible stores mishandle the SDK's default aws-chunked CRC32 trailers.

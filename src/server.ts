@@ -1,16 +1,22 @@
 // The process entry: read the configuration, build the app, listen, shut down gracefully.
 import closeWithGrace from 'close-with-grace'
+import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { loggerOptions } from './logger.js'
+
+/** A mistake in the configuration (a bad value, a DATA_DIR that cannot be written) is one line and exit 1. */
+function exitOnConfigError (err: unknown): never {
+  if (!(err instanceof ConfigError)) throw err
+  process.stderr.write(`linkgate: invalid configuration: ${err.message}\n`)
+  process.exit(1)
+}
 
 function loadOrExit (): Config {
   try {
     return loadConfig()
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw err
-    process.stderr.write(`linkgate: invalid configuration: ${err.message}\n`)
-    process.exit(1)
+    exitOnConfigError(err)
   }
 }
 
@@ -33,7 +39,7 @@ function banner (config: Config, token: string | null): string {
     'Upload a file and get a share link in one step:',
     `  curl ${auth} -F file=@README.md '${base}/v1/files?share=true'`,
     'Or stream any body (unknown length is fine):',
-    `  tar cz . | curl ${auth} -X POST -T - '${base}/v1/files?filename=site.tgz&share=true&maxDownloads=3'`,
+    `  echo hello | curl ${auth} -X POST -T - '${base}/v1/files?filename=hello.txt&share=true&maxDownloads=3'`,
     'Then open the "link.url" of the answer, or: curl -iL <link.url>',
     ''
   )
@@ -41,7 +47,12 @@ function banner (config: Config, token: string | null): string {
 }
 
 const config = loadOrExit()
-const app = await buildApp(config, { logger: loggerOptions(config.logLevel) })
+let app: FastifyInstance
+try {
+  app = await buildApp(config, { logger: loggerOptions(config.logLevel) })
+} catch (err) {
+  exitOnConfigError(err)
+}
 
 // In-flight uploads get SHUTDOWN_GRACE seconds, then are aborted (see routes/upload.ts);
 // close-with-grace's own deadline is only the last resort after that.
@@ -52,6 +63,17 @@ closeWithGrace({ delay: (config.shutdownGrace + 10) * 1000 }, async ({ signal, e
 })
 
 await app.ready()
-const token = config.jwtSecretGenerated ? app.jwt.sign({ sub: 'demo' }, { expiresIn: '24h' }) : null
-process.stdout.write(banner(config, token) + '\n')
-await app.listen({ host: config.host, port: config.port })
+// Only once the port is ours (and before Fastify's own "listening" line): a gateway that
+// cannot listen shows no way to try it and hands out no token.
+app.server.once('listening', () => {
+  const token = config.jwtSecretGenerated ? app.jwt.sign({ sub: 'demo' }, { expiresIn: '24h' }) : null
+  process.stdout.write(banner(config, token) + '\n')
+})
+try {
+  await app.listen({ host: config.host, port: config.port })
+} catch (err) {
+  const { code, message } = err as NodeJS.ErrnoException
+  const reason = code === 'EADDRINUSE' ? 'the address is already in use (another process listens there: stop it, or set PORT or HOST)' : message
+  process.stderr.write(`linkgate: cannot listen on ${config.host}:${config.port}: ${reason}\n`)
+  process.exit(1)
+}

@@ -127,12 +127,12 @@ t.test('parseSize', async (t) => {
 
 t.test('S3 settings', async (t) => {
   const aws = loadConfig({ S3_BUCKET: 'my-bucket', JWT_SECRET: SECRET })
-  t.same(aws.s3, { bucket: 'my-bucket', endpoint: undefined, region: undefined, forcePathStyle: false, checksums: 'WHEN_SUPPORTED', idleTimeout: 10 })
+  t.same(aws.s3, { bucket: 'my-bucket', endpoint: undefined, publicEndpoint: undefined, region: undefined, forcePathStyle: false, checksums: 'WHEN_SUPPORTED', idleTimeout: 10 })
   t.equal(aws.jwtSecret, SECRET)
   t.equal(aws.jwtSecretGenerated, false)
 
   const minio = loadConfig({ S3_BUCKET: 'my-bucket', S3_ENDPOINT: 'http://127.0.0.1:9000', S3_REGION: 'us-east-1', S3_FORCE_PATH_STYLE: 'true', JWT_SECRET: SECRET })
-  t.same(minio.s3, { bucket: 'my-bucket', endpoint: 'http://127.0.0.1:9000', region: 'us-east-1', forcePathStyle: true, checksums: 'WHEN_REQUIRED', idleTimeout: 10 })
+  t.same(minio.s3, { bucket: 'my-bucket', endpoint: 'http://127.0.0.1:9000', publicEndpoint: undefined, region: 'us-east-1', forcePathStyle: true, checksums: 'WHEN_REQUIRED', idleTimeout: 10 })
   t.equal(minio.s3?.forcePathStyle, true, 'a boolean, not the string')
 
   t.equal(loadConfig({ S3_BUCKET: 'b-1', S3_FORCE_PATH_STYLE: 'false', JWT_SECRET: SECRET }).s3?.forcePathStyle, false)
@@ -140,6 +140,15 @@ t.test('S3 settings', async (t) => {
   t.equal(loadConfig({ S3_BUCKET: 'b-1', S3_ENDPOINT: 'https://s3.example.com', S3_CHECKSUMS: 'WHEN_SUPPORTED', JWT_SECRET: SECRET }).s3?.checksums, 'WHEN_SUPPORTED')
   t.equal(loadConfig({ S3_BUCKET: 'b-1', S3_IDLE_TIMEOUT: '120', JWT_SECRET: SECRET }).s3?.idleTimeout, 120)
   t.equal(loadConfig({ S3_ENDPOINT: 'http://127.0.0.1:9000' }).s3, null, 'no bucket, no S3')
+})
+
+t.test('S3_PUBLIC_ENDPOINT: where clients reach the store, when the gateway reaches it elsewhere', async (t) => {
+  const compose = loadConfig({ S3_BUCKET: 'linkgate', S3_ENDPOINT: 'http://minio:9000', S3_PUBLIC_ENDPOINT: 'http://localhost:9000', JWT_SECRET: SECRET })
+  t.match(compose.s3, { endpoint: 'http://minio:9000', publicEndpoint: 'http://localhost:9000' })
+  t.equal(loadConfig({ S3_BUCKET: 'b-1', S3_PUBLIC_ENDPOINT: 'https://files.example.com/s3', JWT_SECRET: SECRET }).s3?.publicEndpoint, 'https://files.example.com/s3')
+  for (const bad of ['localhost:9000', 'ftp://x', 'http://x/?q=1', 'https://']) {
+    t.ok(configError({ S3_BUCKET: 'b-1', S3_PUBLIC_ENDPOINT: bad, JWT_SECRET: SECRET }).message.startsWith('S3_PUBLIC_ENDPOINT '), bad)
+  }
 })
 
 t.test('Redis settings', async (t) => {
@@ -221,6 +230,34 @@ t.test('each bad value throws a ConfigError that starts with the variable name',
     const err = configError(env)
     t.type(err, ConfigError)
     t.ok(err.message.startsWith(name + ' '), `${JSON.stringify(env)} → ${err.message}`)
+  }
+})
+
+t.test('a bad value is explained in words with an example, never as a regular expression', async (t) => {
+  // Every variable with a pattern or a list of values, and the other kinds once each.
+  const cases: Array<[NodeJS.ProcessEnv, string]> = [
+    [{ PUBLIC_URL: 'files.example.com' }, 'PUBLIC_URL must be an http or https URL with no query or fragment, e.g. https://files.example.com (got "files.example.com")'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "loud")'],
+    [{ REDIS_URL: 'localhost:6379', JWT_SECRET: SECRET }, 'REDIS_URL must be a redis:// or rediss:// URL, e.g. redis://localhost:6379/0'],
+    [{ REDIS_URL: 'redis://x', REDIS_KEY_PREFIX: 'has space', JWT_SECRET: SECRET }, 'REDIS_KEY_PREFIX must be up to 64 letters, digits, colons, dots, dashes or underscores, e.g. lg: (got "has space")'],
+    [{ REDIS_SENTINELS: 's1:26379', REDIS_SENTINEL_NAME: 'has space', JWT_SECRET: SECRET }, 'REDIS_SENTINEL_NAME must be a name of up to 128 letters, digits, dots, dashes or underscores, e.g. mymaster (got "has space")'],
+    [{ S3_BUCKET: 'My_Bucket', JWT_SECRET: SECRET }, 'S3_BUCKET must be a bucket name: 3 to 63 lower-case letters, digits, dots or dashes, beginning and ending with a letter or digit, e.g. my-files (got "My_Bucket")'],
+    [{ S3_BUCKET: 'b-1', S3_ENDPOINT: 'minio:9000', JWT_SECRET: SECRET }, 'S3_ENDPOINT must be the http or https URL the gateway reaches the store at, e.g. http://minio:9000 (got "minio:9000")'],
+    [{ S3_BUCKET: 'b-1', S3_PUBLIC_ENDPOINT: 'localhost:9000', JWT_SECRET: SECRET }, 'S3_PUBLIC_ENDPOINT must be the http or https URL clients reach the store at, with no query or fragment, e.g. http://localhost:9000 (got "localhost:9000")'],
+    [{ S3_BUCKET: 'b-1', S3_REGION: 'EU West', JWT_SECRET: SECRET }, 'S3_REGION must be a region name of lower-case letters, digits and dashes, e.g. eu-west-1 (got "EU West")'],
+    [{ S3_BUCKET: 'b-1', S3_CHECKSUMS: 'ALWAYS', JWT_SECRET: SECRET }, 'S3_CHECKSUMS must be one of WHEN_REQUIRED, WHEN_SUPPORTED (got "ALWAYS")'],
+    [{ MAX_UPLOAD_BYTES: '10G' }, 'MAX_UPLOAD_BYTES must be a number of bytes, optionally with a unit (B, KB, MB, GB, TB, KiB, MiB, GiB or TiB), e.g. 10GiB, 500MB or 1048576 (got "10G")'],
+    [{ TRUST_PROXY: 'yes' }, 'TRUST_PROXY must be true, false, the number of proxies in front (e.g. 1), or a comma list of their addresses and CIDRs (e.g. 10.0.0.0/8, 192.168.1.10) (got "yes")'],
+    [{ JWT_SECRET: 'short' }, 'JWT_SECRET must be at least 32 characters, e.g. the output of openssl rand -base64 48'],
+    [{ METRICS_TOKEN: 'short' }, 'METRICS_TOKEN must be at least 16 characters, e.g. the output of openssl rand -hex 16'],
+    [{ S3_BUCKET: 'b-1', S3_FORCE_PATH_STYLE: 'yes', JWT_SECRET: SECRET }, 'S3_FORCE_PATH_STYLE must be true or false (got "yes")'],
+    [{ PORT: '70000' }, 'PORT must be a whole number from 0 to 65535, e.g. 3000 (got "70000")'],
+    [{ FILE_MAX_RETENTION: 'forever' }, 'FILE_MAX_RETENTION must be a whole number from 1 to 315360000, e.g. 2592000 (got "forever")']
+  ]
+  for (const [env, message] of cases) {
+    const err = configError(env)
+    t.equal(err.message, message)
+    t.notMatch(err.message, /must match|pattern|\^|\[/, 'no regular expression')
   }
 })
 

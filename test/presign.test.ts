@@ -157,3 +157,36 @@ t.test('S3ObjectStore.signedUrl is the SDK\'s URL but for the signing time', asy
     t.same(sorted(ours.href), sorted(sdk.href), endpoint.name)
   }
 })
+
+t.test('S3ObjectStore with a publicEndpoint: the SDK\'s URL for a client on that endpoint, signed for its host', async (t) => {
+  const credentials = { accessKeyId: 'AKID', secretAccessKey: 'secret' }
+  for (const [name, inside, outside] of [
+    ['path-style (compose: minio:9000 inside, localhost:9000 outside)', { endpoint: 'http://minio:9000', forcePathStyle: true }, { endpoint: 'http://localhost:9000', forcePathStyle: true }],
+    ['virtual-hosted, behind a public name with a path', { endpoint: 'http://10.0.0.5:9000', forcePathStyle: false }, { endpoint: 'https://files.example.com/s3', forcePathStyle: false }]
+  ] as const) {
+    const store = new S3ObjectStore({ client: client({ name, ...inside, region: 'eu-west-3' }, credentials), bucket: 'bucket', maxObjectBytes: MiB, publicEndpoint: outside.endpoint })
+    const ours = new URL(await store.signedUrl(KEY, { filename: FILENAME, contentType: 'application/pdf', disposition: 'attachment', expiresIn: 60 }))
+    const signedAt = new Date(Number(new Date(ours.searchParams.get('X-Amz-Date')?.replace(/(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z/, '$1-$2-$3T$4:$5:$6Z') ?? '')))
+    const sdk = new URL(await sdkUrl(client({ name, ...outside, region: 'eu-west-3' }, credentials), KEY, signedAt))
+    t.same(sorted(ours.href), sorted(sdk.href), name)
+    t.equal(await store.downloadOrigin(), ours.origin, `${name}: the pages' form-action`)
+    t.not(ours.host, new URL(inside.endpoint).host)
+    const check = verifyPresignedUrl(ours.href, { secretAccessKey: 'secret' })
+    t.equal(check.valid, true, check.reason ?? `${name}: verifies for ${ours.host}`)
+  }
+})
+
+t.test('S3ObjectStore without credentials: where downloads go is known all the same; signing is a 503', async (t) => {
+  let asked = 0
+  const store = new S3ObjectStore({
+    client: client(ENDPOINTS[0] as Endpoint, async () => {
+      asked++
+      throw Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' })
+    }),
+    bucket: 'bucket',
+    maxObjectBytes: MiB
+  })
+  t.equal(await store.downloadOrigin(), 'http://127.0.0.1:9999')
+  t.equal(asked, 0, 'no credentials were asked for')
+  await t.rejects(store.signedUrl('files/a', { filename: 'a.txt', contentType: 'text/plain', disposition: 'attachment', expiresIn: 60 }), { statusCode: 503, code: 'LG_DEPENDENCY_UNAVAILABLE' })
+})

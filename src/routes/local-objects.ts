@@ -1,4 +1,4 @@
-// GET /o/<key>: serves the embedded store's files behind URLs the gateway signed itself
+// GET and HEAD /o/<key>: serve the embedded store's files behind URLs the gateway signed itself
 // (the embedded stand-in for a presigned S3 URL). Tampered or expired → 403.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
@@ -7,7 +7,11 @@ import { ProblemSchema } from '../schemas.js'
 import type { LocalObjectStore } from '../stores/local-object-store.js'
 
 const localObjectRoutes: FastifyPluginAsyncTypebox<{ store: LocalObjectStore }> = async (fastify, { store }) => {
-  fastify.get('/o/*', {
+  // HEAD is declared with GET rather than derived from it: a derived HEAD would read the
+  // whole file only to throw the bytes away.
+  fastify.route({
+    method: ['GET', 'HEAD'],
+    url: '/o/*',
     schema: {
       summary: 'Download from the embedded object store with a gateway-signed URL',
       querystring: Type.Object({
@@ -17,24 +21,25 @@ const localObjectRoutes: FastifyPluginAsyncTypebox<{ store: LocalObjectStore }> 
         sig: Type.String({ maxLength: 100 })
       }, { additionalProperties: false }),
       response: { 200: Type.Any({ description: 'The file bytes' }), 403: ProblemSchema, 404: ProblemSchema }
+    },
+    handler: async (request, reply) => {
+      const key = (request.params as { '*': string })['*']
+      const verdict = store.verify(key, request.query)
+      if (!verdict.ok) {
+        throw new HttpError(403, 'LG_BAD_SIGNATURE', verdict.reason === 'expired' ? 'This download URL has expired' : 'This download URL is not valid')
+      }
+      const object = await store.open(key)
+      if (object === null) throw notFound('Object')
+      reply.headers({
+        'content-type': verdict.contentType,
+        'content-disposition': verdict.contentDisposition,
+        'content-length': object.size,
+        'cache-control': 'private, no-store',
+        'x-content-type-options': 'nosniff',
+        'referrer-policy': 'no-referrer'
+      })
+      return await reply.send(request.method === 'HEAD' ? undefined : object.stream())
     }
-  }, async (request, reply) => {
-    const key = (request.params as { '*': string })['*']
-    const verdict = store.verify(key, request.query)
-    if (!verdict.ok) {
-      throw new HttpError(403, 'LG_BAD_SIGNATURE', verdict.reason === 'expired' ? 'This download URL has expired' : 'This download URL is not valid')
-    }
-    const object = await store.open(key)
-    if (object === null) throw notFound('Object')
-    reply.headers({
-      'content-type': verdict.contentType,
-      'content-disposition': verdict.contentDisposition,
-      'content-length': object.size,
-      'cache-control': 'private, no-store',
-      'x-content-type-options': 'nosniff',
-      'referrer-policy': 'no-referrer'
-    })
-    return await reply.send(request.method === 'HEAD' ? null : object.stream())
   })
 }
 

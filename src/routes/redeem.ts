@@ -35,9 +35,7 @@ const linkGone = (): HttpError => new HttpError(404, 'LG_NOT_FOUND', 'This link 
 const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const { linkStore, objectStore, config, redeemGuard: guard } = fastify
   const formSecret = deriveKey(config.jwtSecret, 'download form')
-  // The form's POST ends in a redirect to the object store, which form-action must allow.
-  const probe = await objectStore.signedUrl('files/origin', { filename: 'x', contentType: 'text/plain', disposition: 'attachment', expiresIn: 1 })
-  const formPage = pageHeaders([...new Set([new URL(config.publicUrl).origin, new URL(probe).origin])])
+  const publicOrigin = new URL(config.publicUrl).origin
 
   // Whatever the outcome, nothing about a share link may be cached, indexed or leaked onwards.
   // (A callback hook: an async one costs a promise on every redemption.)
@@ -124,7 +122,10 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     return await reply.redirect(url, status)
   }
 
-  function page (reply: FastifyReply, link: LinkRecord, status = 200, error?: string): FastifyReply {
+  async function page (reply: FastifyReply, link: LinkRecord, status = 200, error?: string): Promise<FastifyReply> {
+    // The form's POST ends in a redirect to the object store, which form-action must allow.
+    // Asked here, not when the routes are built: starting must not depend on the store.
+    const formPage = pageHeaders([...new Set([publicOrigin, await objectStore.downloadOrigin()])])
     return reply.code(status).headers(formPage).send(downloadPage({
       filename: link.filename,
       size: link.size,

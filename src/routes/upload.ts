@@ -71,7 +71,7 @@ const uploadRoute: FastifyPluginAsyncTypebox = async (fastify) => {
     request.raw.once('close', onClose)
     inflight.add(cancel)
     try {
-      await objectStore.put(key, meter, { contentType: incoming.contentType, signal: cancel.signal })
+      await objectStore.put(key, meter, { contentType: incoming.contentType, filename: incoming.filename, signal: cancel.signal })
     } finally {
       request.raw.off('close', onClose)
       inflight.delete(cancel)

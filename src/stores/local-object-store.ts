@@ -1,7 +1,9 @@
 // Embedded ObjectStore: a local directory. Its signed URLs point back at the gateway
-// (the /o/ route), signed with HMAC-SHA256 and an expiry, like a presigned S3 URL.
+// (the /o/ route), signed with HMAC-SHA256 and an expiry, like a presigned S3 URL. The
+// type and disposition travel in the signed URL only: the gateway serves the bytes itself,
+// always with nosniff, and never without them, so no metadata is kept beside the file.
 import { createHmac, randomUUID } from 'node:crypto'
-import { createReadStream, createWriteStream } from 'node:fs'
+import { constants, createReadStream, createWriteStream } from 'node:fs'
 import { access, mkdir, rename, stat, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { Readable } from 'node:stream'
@@ -71,6 +73,10 @@ export class LocalObjectStore implements ObjectStore {
     return `${this.#baseUrl}/o/${key}?${query.toString()}`
   }
 
+  async downloadOrigin (): Promise<string> {
+    return new URL(this.#baseUrl).origin
+  }
+
   /** Checks a URL made by signedUrl: signature first (constant time), then expiry. */
   verify (key: string, query: { exp?: string, ct?: string, cd?: string, sig?: string }, now = Date.now()): VerifyResult {
     const { exp = '', ct = '', cd = '', sig = '' } = query
@@ -89,8 +95,13 @@ export class LocalObjectStore implements ObjectStore {
     return { size: info.size, stream: () => createReadStream(path) }
   }
 
+  /** Whether files can be written: both directories exist (or are made) and are writable. */
   async ping (): Promise<void> {
-    await mkdir(join(this.#dir, 'objects'), { recursive: true })
+    for (const sub of ['objects', 'tmp']) {
+      const dir = join(this.#dir, sub)
+      await mkdir(dir, { recursive: true })
+      await access(dir, constants.W_OK)
+    }
   }
 
   async close (): Promise<void> {}

@@ -4,6 +4,12 @@ import type { Disposition } from '../domain/content-disposition.js'
 
 export interface PutOptions {
   contentType: string
+  /**
+   * The client's file name. Stores that keep metadata with the object keep this type and an
+   * `attachment` disposition with this name, so that a store which ignores a signed URL's
+   * overrides still serves a download, never a page.
+   */
+  filename: string
   /** Aborting cancels the write; nothing of the object remains. */
   signal?: AbortSignal | undefined
 }
@@ -27,6 +33,11 @@ export interface ObjectStore {
   exists (key: string): Promise<boolean>
   /** A GET URL that serves the object as a download named `filename`, valid `expiresIn` seconds. */
   signedUrl (key: string, options: SignedUrlOptions): Promise<string>
+  /**
+   * The origin of the URLs signedUrl hands out (a download page's form redirects there).
+   * Known from the configuration: no credentials, no request to the store.
+   */
+  downloadOrigin (): Promise<string>
   ping (): Promise<void>
   close (): Promise<void>
 }

@@ -1,7 +1,7 @@
 // Production ObjectStore on S3 (or an S3-compatible store). Uploads stream through
 // lib-storage's multipart Upload with a bounded part size and queue, so memory per
 // upload is about (queueSize + 1) × partSize whatever the file size.
-import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3'
+import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import type { Readable } from 'node:stream'
@@ -23,9 +23,15 @@ export interface S3ObjectStoreOptions {
   pingTimeout?: number
   /** The clock signed URLs are dated by (ms); tests set it. */
   now?: () => number
+  /**
+   * Where signed URLs send clients when it is not where the client talks to the store
+   * (S3_PUBLIC_ENDPOINT: the gateway reaches `http://minio:9000`, browsers `http://localhost:9000`).
+   * The URLs are signed for this host, since SigV4 signs the host.
+   */
+  publicEndpoint?: string | undefined
 }
 
-/** Where GETs of this bucket go, found once by presigning a probe the SDK's slow way. */
+/** Where GETs of this bucket go, found once by presigning a probe the SDK's slow way (see #presignTarget). */
 interface PresignTarget {
   /** `https://host[:port]` */
   origin: string
@@ -36,6 +42,8 @@ interface PresignTarget {
 }
 
 const PROBE_KEY = 'linkgate-presign-probe'
+/** The probe is read for its shape and never sent: any credentials sign it. */
+const PROBE_CREDENTIALS = { accessKeyId: 'linkgate-probe', secretAccessKey: 'linkgate-probe' }
 
 type Credentials = Awaited<ReturnType<S3Client['config']['credentials']>>
 /** Objects whose URL is kept for the rest of the second, at most (then the memo starts over). */
@@ -64,6 +72,7 @@ export class S3ObjectStore implements ObjectStore {
   readonly #queueSize: number
   readonly #pingTimeout: number
   readonly #now: () => number
+  readonly #publicEndpoint: string | undefined
   #target: Promise<PresignTarget> | undefined
   /**
    * X-Amz-Date counts whole seconds, so within one second the same request with the same
@@ -81,16 +90,18 @@ export class S3ObjectStore implements ObjectStore {
     this.#queueSize = options.queueSize ?? 2
     this.#pingTimeout = options.pingTimeout ?? 2000
     this.#now = options.now ?? Date.now
+    this.#publicEndpoint = options.publicEndpoint
   }
 
-  async put (key: string, body: Readable, { contentType, signal }: PutOptions): Promise<void> {
+  async put (key: string, body: Readable, { contentType, filename, signal }: PutOptions): Promise<void> {
     // The body's own error (too large, client gone) is the one to report, not the
     // follow-up failure of lib-storage's abort.
     let bodyError: unknown
     body.once('error', (err) => { bodyError ??= err })
     const upload = new Upload({
       client: this.#client,
-      params: { Bucket: this.#bucket, Key: key, Body: body, ContentType: contentType },
+      // The object's own headers: what a store that ignores the signed URL's overrides serves.
+      params: { Bucket: this.#bucket, Key: key, Body: body, ContentType: contentType, ContentDisposition: contentDisposition(filename, 'attachment') },
       partSize: this.#partSize,
       queueSize: this.#queueSize,
       leavePartsOnError: false
@@ -132,24 +143,50 @@ export class S3ObjectStore implements ObjectStore {
   /**
    * getSignedUrl() runs the whole command middleware stack (about 500 µs a URL). The
    * endpoint and region of a bucket do not change, so they are found once, from a probe
-   * presigned that slow way, and each URL is then one SigV4 signature (a few µs).
+   * presigned that slow way, and each URL is then one SigV4 signature (a few µs). The probe
+   * is presigned by a client of its own: the same endpoint settings (or the public
+   * endpoint), and made-up credentials, so that finding the target needs neither the real
+   * ones nor a request.
    */
   async #presignTarget (): Promise<PresignTarget> {
     this.#target ??= (async () => {
-      const probe = new URL(await getSignedUrl(this.#client, new GetObjectCommand({ Bucket: this.#bucket, Key: PROBE_KEY }), { expiresIn: 60 }))
-      const region = probe.searchParams.get('X-Amz-Credential')?.split('/')[2]
-      if (!probe.pathname.endsWith(`/${PROBE_KEY}`) || region === undefined) throw new Error(`unexpected presigned URL shape: ${probe.origin}${probe.pathname}`)
-      return { origin: probe.origin, host: probe.host, prefix: probe.pathname.slice(0, -PROBE_KEY.length), presigner: new S3GetPresigner(region) }
+      const { config } = this.#client
+      const prober = new S3Client({
+        region: config.region,
+        endpoint: this.#publicEndpoint ?? config.endpoint,
+        forcePathStyle: config.forcePathStyle,
+        useAccelerateEndpoint: config.useAccelerateEndpoint,
+        useDualstackEndpoint: config.useDualstackEndpoint,
+        useFipsEndpoint: config.useFipsEndpoint,
+        credentials: PROBE_CREDENTIALS
+      })
+      try {
+        const probe = new URL(await getSignedUrl(prober, new GetObjectCommand({ Bucket: this.#bucket, Key: PROBE_KEY }), { expiresIn: 60 }))
+        const region = probe.searchParams.get('X-Amz-Credential')?.split('/')[2]
+        if (!probe.pathname.endsWith(`/${PROBE_KEY}`) || region === undefined) throw new Error(`unexpected presigned URL shape: ${probe.origin}${probe.pathname}`)
+        return { origin: probe.origin, host: probe.host, prefix: probe.pathname.slice(0, -PROBE_KEY.length), presigner: new S3GetPresigner(region) }
+      } finally {
+        prober.destroy()
+      }
     })()
     this.#target.catch(() => { this.#target = undefined })
     return await this.#target
   }
 
+  async downloadOrigin (): Promise<string> {
+    return (await this.#presignTarget()).origin
+  }
+
   async signedUrl (key: string, options: SignedUrlOptions): Promise<string> {
     const target = await this.#presignTarget()
     // From the client's provider on every call (it caches and refreshes them), so that
-    // rotated credentials (roles, STS) sign as soon as the SDK has them.
-    const credentials = await this.#client.config.credentials()
+    // rotated credentials (roles, STS) sign as soon as the SDK has them; none (yet) is a 503.
+    let credentials: Credentials
+    try {
+      credentials = await this.#client.config.credentials()
+    } catch (err) {
+      throw unavailable('object store (no credentials to sign with)', err)
+    }
     const now = this.#now()
     // A URL must not outlive the credentials that sign it.
     const left = credentials.expiration === undefined ? Infinity : Math.floor((credentials.expiration.getTime() - now) / 1000)

@@ -4,8 +4,10 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
+import { HeadObjectCommand } from '@aws-sdk/client-s3'
 import { buffer } from 'node:stream/consumers'
 import t, { type Test } from 'tap'
+import { contentDisposition } from '../../src/domain/content-disposition.js'
 import { LocalObjectStore } from '../../src/stores/local-object-store.js'
 import type { ObjectStore } from '../../src/stores/object-store.js'
 import { S3ObjectStore } from '../../src/stores/s3-object-store.js'
@@ -18,6 +20,13 @@ interface Adapter {
   store: ObjectStore
   /** Follows a signed URL the way a client would and returns the body and headers. */
   download: (url: string) => Promise<{ body: Buffer, disposition: string | null, type: string | null }>
+  /**
+   * What the store serves for a signed URL whose response overrides it ignores (some
+   * S3-compatible stores do); null when it serves nothing without them.
+   */
+  ownHeaders: (key: string, url: string) => Promise<{ type: string | null, disposition: string | null } | null>
+  /** Whether ownHeaders finds headers (the object keeps metadata) or nothing is served. */
+  keepsHeaders: boolean
 }
 
 /** A body of unknown length in uneven chunks, optionally failing after `failAfter` bytes. */
@@ -44,7 +53,7 @@ function contract (t: Test, make: (t: Test) => Promise<Adapter>): void {
   t.test('a streamed body is stored byte for byte and served by its signed URL', async (t) => {
     const { store, download } = await make(t)
     const data = randomBytes(3 * MiB + 123)
-    await store.put('files/abc', source(data), { contentType: 'application/pdf' })
+    await store.put('files/abc', source(data), { contentType: 'application/pdf', filename: 'abc.pdf' })
     t.equal(await store.exists('files/abc'), true)
     const url = await store.signedUrl('files/abc', { filename: 'Résumé; "final" (2).pdf', contentType: 'application/pdf', disposition: 'attachment', expiresIn: 60 })
     const got = await download(url)
@@ -53,11 +62,22 @@ function contract (t: Test, make: (t: Test) => Promise<Adapter>): void {
     t.equal(got.disposition, 'attachment; filename="R_sum_; _final_ (2).pdf"; filename*=UTF-8\'\'R%C3%A9sum%C3%A9%3B%20%22final%22%20%282%29.pdf')
   })
 
+  t.test('without the overrides of its signed URL, an object is a download of its own type, or is not served', async (t) => {
+    const { store, ownHeaders, keepsHeaders } = await make(t)
+    const filename = 'Notes "draft" é.html'
+    await store.put('files/page', source(Buffer.from('<script>document.title = "ran"</script>')), { contentType: 'unknown/unknown', filename })
+    // A link asks for inline; a store that drops the overrides must not fall back to sniffing.
+    const url = await store.signedUrl('files/page', { filename, contentType: 'unknown/unknown', disposition: 'inline', expiresIn: 60 })
+    const own = await ownHeaders('files/page', url)
+    t.equal(own !== null, keepsHeaders, keepsHeaders ? 'served with headers of its own' : 'not served at all')
+    if (own !== null) t.same(own, { type: 'unknown/unknown', disposition: contentDisposition(filename, 'attachment') })
+  })
+
   t.test('a body that fails leaves no object behind', async (t) => {
     const { store } = await make(t)
     // Past one 6 MiB part, so S3 has a multipart upload in flight when it fails.
     const data = randomBytes(12 * MiB)
-    await t.rejects(store.put('files/broken', source(data, 10 * MiB), { contentType: 'application/octet-stream' }), { message: 'client went away' })
+    await t.rejects(store.put('files/broken', source(data, 10 * MiB), { contentType: 'application/octet-stream', filename: 'broken' }), { message: 'client went away' })
     t.equal(await store.exists('files/broken'), false)
   })
 
@@ -65,7 +85,7 @@ function contract (t: Test, make: (t: Test) => Promise<Adapter>): void {
     const { store } = await make(t)
     const cancel = new AbortController()
     const body = new Readable({ read () {} })
-    const put = store.put('files/aborted', body, { contentType: 'text/plain', signal: cancel.signal })
+    const put = store.put('files/aborted', body, { contentType: 'text/plain', filename: 'aborted.txt', signal: cancel.signal })
     body.push(randomBytes(1024))
     cancel.abort(new Error('cancelled by test'))
     await t.rejects(put)
@@ -74,7 +94,7 @@ function contract (t: Test, make: (t: Test) => Promise<Adapter>): void {
 
   t.test('delete is idempotent', async (t) => {
     const { store } = await make(t)
-    await store.put('files/gone', source(Buffer.from('x')), { contentType: 'text/plain' })
+    await store.put('files/gone', source(Buffer.from('x')), { contentType: 'text/plain', filename: 'gone.txt' })
     await store.delete('files/gone')
     t.equal(await store.exists('files/gone'), false)
     await store.delete('files/gone')
@@ -84,6 +104,12 @@ function contract (t: Test, make: (t: Test) => Promise<Adapter>): void {
     const { store } = await make(t)
     await store.ping()
     t.pass()
+  })
+
+  t.test('downloadOrigin is the origin of the signed URLs', async (t) => {
+    const { store } = await make(t)
+    const url = await store.signedUrl('files/abc', { filename: 'a.txt', contentType: 'text/plain', disposition: 'attachment', expiresIn: 60 })
+    t.equal(await store.downloadOrigin(), new URL(url).origin)
   })
 }
 
@@ -102,7 +128,14 @@ t.test('local', async (t) => {
         const object = await store.open(verdict.key)
         if (object === null) throw new Error('missing')
         return { body: await buffer(object.stream()), disposition: verdict.contentDisposition, type: verdict.contentType }
-      }
+      },
+      // The gateway serves these bytes itself, and only with the type and disposition its URL signed.
+      async ownHeaders (key, url) {
+        const query = Object.fromEntries(new URL(url).searchParams)
+        const verdict = store.verify(key, { ...query, ct: undefined, cd: undefined })
+        return verdict.ok ? { type: verdict.contentType, disposition: verdict.contentDisposition } : null
+      },
+      keepsHeaders: false
     }
   })
 
@@ -131,8 +164,23 @@ t.test('s3', async (t) => {
       const res = await fetch(url)
       t.equal(res.status, 200)
       return { body: Buffer.from(await res.arrayBuffer()), disposition: res.headers.get('content-disposition'), type: res.headers.get('content-type') }
-    }
+    },
+    async ownHeaders (key) {
+      const head = await s3.client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: key }))
+      return { type: head.ContentType ?? null, disposition: head.ContentDisposition ?? null }
+    },
+    keepsHeaders: true
   }))
+
+  t.test('a multipart upload keeps its type and disposition too', async (t) => {
+    const store = new S3ObjectStore({ client: s3.client, bucket: s3.bucket, maxObjectBytes: 100 * MiB })
+    // Past one 6 MiB part: CreateMultipartUpload, not PutObject, carries the headers.
+    await store.put('files/big', source(randomBytes(13 * MiB)), { contentType: 'application/octet-stream', filename: 'big.bin' })
+    const head = await s3.client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: 'files/big' }))
+    t.equal(head.ContentLength, 13 * MiB)
+    t.equal(head.ContentType, 'application/octet-stream')
+    t.equal(head.ContentDisposition, 'attachment; filename="big.bin"')
+  })
 
   t.test('nothing is left in the bucket by the failure cases', async (t) => {
     const keys = await s3.listKeys()
@@ -146,6 +194,6 @@ t.test('s3', async (t) => {
     t.teardown(() => { client.destroy() })
     const store = new S3ObjectStore({ client, bucket: 'nope', maxObjectBytes: MiB })
     await t.rejects(store.ping(), { statusCode: 503, code: 'LG_DEPENDENCY_UNAVAILABLE' })
-    await t.rejects(store.put('files/x', source(Buffer.from('hello')), { contentType: 'text/plain' }), { statusCode: 503, code: 'LG_DEPENDENCY_UNAVAILABLE' })
+    await t.rejects(store.put('files/x', source(Buffer.from('hello')), { contentType: 'text/plain', filename: 'x.txt' }), { statusCode: 503, code: 'LG_DEPENDENCY_UNAVAILABLE' })
   })
 })

@@ -15,7 +15,7 @@ export const TEST_JWT_SECRET = 'linkgate-test-secret-0123456789abcdef'
 
 /** The S3 settings for a test's s3rver (or a stand-in at its address). */
 export function s3Config (s3: TestS3): NonNullable<Config['s3']> {
-  return { bucket: s3.bucket, endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, checksums: 'WHEN_REQUIRED', idleTimeout: 10 }
+  return { bucket: s3.bucket, endpoint: s3.endpoint, publicEndpoint: undefined, region: s3.region, forcePathStyle: true, checksums: 'WHEN_REQUIRED', idleTimeout: 10 }
 }
 
 export async function testConfig (t: Teardown, deps: TestDeps, overrides: Partial<Config> = {}): Promise<Config> {
