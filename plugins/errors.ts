@@ -92,9 +92,11 @@ export default fp(async function errorsPlugin (fastify) {
     }
     const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500
     if (status >= 500) {
-      request.log.error({ err: error }, 'request failed')
-      // Our own 502/503 messages are safe to show; anything else is a bug, not for clients.
+      // Our own 502/503 (a dependency failing) are expected: one line with the cause's
+      // message; anything else is a bug, logged whole, and not for clients.
       const ours = typeof error.code === 'string' && error.code.startsWith('LG_')
+      if (ours) request.log.error({ code: error.code, cause: (error.cause as Error | undefined)?.message }, error.message)
+      else request.log.error({ err: error }, 'request failed')
       return sendError(request, reply, status, ours ? error.code : 'LG_INTERNAL', ours ? error.message : 'Internal Server Error')
     }
     request.log.info({ code: error.code, status }, error.message)

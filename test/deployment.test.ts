@@ -10,14 +10,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import t, { type Test } from 'tap'
-import { TEST_JWT_SECRET } from './helpers/app.js'
-import { SERVER_ENTRY, freePort, s3Env, startGateway, type Gateway } from './helpers/gateway.js'
+import { bearer, freePort, type Gateway, s3Env, SERVER_ENTRY, startGateway } from './helpers/gateway.js'
 import { startRedis } from './helpers/redis.js'
 import { startS3 } from './helpers/s3.js'
 import { verifyPresignedUrl } from './helpers/sigv4.js'
 
-const { createSigner } = await import('fast-jwt')
-const authorization = `Bearer ${createSigner({ key: TEST_JWT_SECRET })({ sub: 'operator' }) as string}`
+const authorization = bearer('operator')
 const BROWSER = 'text/html,application/xhtml+xml,*/*;q=0.8'
 /** A frame of a stack trace, as Node prints them and as pino's err serialiser keeps them (in JSON). */
 const STACK_FRAME = /\bat \S+ \(\S+:\d+:\d+\)|\bat \/\S+:\d+:\d+/

@@ -8,6 +8,7 @@ import { Type } from 'typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { DenialReason } from '../audit.js'
 import { accessDenial } from '../domain/access.js'
+import { effectiveDisposition } from '../domain/disposition-policy.js'
 import { checkFormNonce, formNonce } from '../domain/form-nonce.js'
 import { headerText } from '../domain/header-text.js'
 import { prefersHtml } from '../domain/negotiation.js'
@@ -115,7 +116,9 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     const url = await objectStore.signedUrl(link.objectKey, {
       filename: link.filename,
       contentType: link.contentType,
-      disposition: link.disposition,
+      // Decided again at each redemption: a link made under an older, laxer rule (or before
+      // ALLOW_ACTIVE_INLINE was turned off) gets no inline it may no longer have.
+      disposition: effectiveDisposition(link.disposition, link.contentType, config.allowActiveInline),
       expiresIn: config.signedUrlTtl
     })
     fastify.audit(request, 'link.redeemed', { bytes: link.size }, link)

@@ -98,3 +98,15 @@ t.test('100 requests racing for a maxDownloads: 5 link get exactly 5 redirects',
   const link = await app.inject({ url: `/v1/links/${file.link.id}`, headers: { authorization: auth('owner') } })
   t.match(link.json(), { downloads: 5, maxDownloads: 5, status: 'exhausted' })
 })
+
+t.test('a link stored inline under an older rule is served as an attachment when its type is not inline-safe', async (t) => {
+  const file = await upload('page.html', '<script>alert(1)</script>', 'share=false')
+  const stored = await app.linkStore.getFile(file.id)
+  if (stored === null) throw new Error('no file record')
+  const legacy = link({ ...stored, contentType: 'unknown/unknown' }, { disposition: 'inline' })
+  await app.linkStore.createLink(legacy.record)
+  const res = await app.inject({ url: `/s/${legacy.token}`, headers: { 'user-agent': 'curl/8.5.0' } })
+  t.equal(res.statusCode, 302)
+  const params = new URL(String(res.headers.location)).searchParams
+  t.match(params.get('response-content-disposition'), /^attachment;/, 'decided at redemption, not only at creation')
+})
