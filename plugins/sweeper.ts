@@ -1,8 +1,10 @@
 // The retention sweeper: deletes files whose retention is over (record, links, then the
 // object). Every instance runs it; the LinkStore's claim hands each due file to exactly
 // one of them, and the claim state lives in the store, so a restart loses nothing: a
-// claim whose instance died lapses and the file is swept again.
+// claim whose instance died lapses and the file is swept again. Each pass also removes
+// what uploads that failed with the link store down left behind (their orphan markers).
 import fp from 'fastify-plugin'
+import { ORPHANS, objectKey } from '../src/stores/object-store.js'
 
 const LEASE_MS = 5 * 60 * 1000
 const BATCH = 100
@@ -21,7 +23,23 @@ declare module 'fastify' {
 export default fp(async function sweeperPlugin (fastify) {
   const { linkStore, objectStore } = fastify
 
+  /**
+   * An upload whose record could not be written nor removed left a marker: its record (if it
+   * landed after all), its object, then the marker go. Idempotent, so instances may race.
+   */
+  async function reapOrphans (): Promise<void> {
+    for (const marker of await objectStore.list(ORPHANS, BATCH)) {
+      const id = marker.slice(ORPHANS.length)
+      await linkStore.deleteFile(id)
+      await objectStore.delete(objectKey(id))
+      await objectStore.delete(marker)
+      fastify.log.info({ fileId: id }, 'sweeper: removed what a failed upload left')
+    }
+  }
+
   async function runOnce (now = Date.now()): Promise<number> {
+    // Apart: a bucket the gateway may not list must not stop the retention.
+    await reapOrphans().catch((err: Error) => { fastify.log.warn({ err: { message: err.message } }, 'sweeper: failed uploads not cleaned up this pass') })
     let deleted = 0
     for (;;) {
       const due = await linkStore.claimExpiredFiles(now, LEASE_MS, BATCH)

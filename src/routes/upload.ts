@@ -5,7 +5,7 @@ import multipart from '@fastify/multipart'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { FastifyRequest } from 'fastify'
-import { finished, type Readable } from 'node:stream'
+import { finished, Readable } from 'node:stream'
 import { normaliseContentType } from '../domain/content-type.js'
 import { cleanFilename, decodeMultipartFilename } from '../domain/filename.js'
 import { newId } from '../domain/ids.js'
@@ -14,7 +14,7 @@ import { UploadMeter } from '../domain/upload-meter.js'
 import { HttpError, badRequest, tooLarge } from '../errors.js'
 import { createShareLink, fileView, shareDeps } from '../share.js'
 import { NewFileSchema, ProblemSchema, errorResponses } from '../schemas.js'
-import { objectKey } from '../stores/object-store.js'
+import { objectKey, orphanKey } from '../stores/object-store.js'
 import type { FileRecord } from '../stores/link-store.js'
 
 const UploadQuerySchema = Type.Object({
@@ -168,11 +168,17 @@ const uploadRoute: FastifyPluginAsyncTypebox = async (fastify) => {
         // With share=true, the answer holds the link's token.
         return await reply.code(201).header('cache-control', 'no-store').send({ ...fileView(file), link: link?.view })
       } catch (err) {
-      // All or nothing: a failed record or link takes the object with it, but only once the
-      // record is surely gone (the store may be down: a record must not lose its object).
+        // All or nothing: a failed record or link takes the object with it, but only once the
+        // record is surely gone. With the link store down it may have landed or not: a marker
+        // in the object store hands both to the sweeper, which cleans up once it is back.
         const recordGone = await linkStore.deleteFile(id).then(() => true, () => false)
-        if (recordGone) await objectStore.delete(key).catch((e: unknown) => request.log.error({ err: e, key }, 'orphan object left after a failed upload'))
-        else request.log.error({ fileId: id }, 'upload failed and its record could not be removed: object kept')
+        if (recordGone) {
+          await objectStore.delete(key).catch((e: unknown) => request.log.error({ err: e, key }, 'orphan object left after a failed upload'))
+        } else {
+          await objectStore.put(orphanKey(id), Readable.from([]), { contentType: 'application/octet-stream', filename: id }).then(
+            () => request.log.warn({ fileId: id }, 'upload failed with the link store down: its object is queued for the sweeper'),
+            (e: Error) => request.log.error({ err: { message: e.message }, fileId: id }, 'upload failed and could not be cleaned up: object left (the bucket lifecycle rule is the backstop)'))
+        }
         fastify.audit(request, 'file.upload_failed', { fileId: id, bytes: file.size, reason: (err as { code?: string }).code ?? 'error' })
         throw err
       }

@@ -4,7 +4,7 @@
 // always with nosniff, and never without them, so no metadata is kept beside the file.
 import { createHmac, randomUUID } from 'node:crypto'
 import { constants, createReadStream, createWriteStream } from 'node:fs'
-import { access, mkdir, rename, stat, unlink } from 'node:fs/promises'
+import { access, mkdir, readdir, rename, stat, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -60,6 +60,16 @@ export class LocalObjectStore implements ObjectStore {
 
   async exists (key: string): Promise<boolean> {
     return await access(this.#path(key)).then(() => true, () => false)
+  }
+
+  async list (prefix: string, limit: number): Promise<string[]> {
+    // A prefix is a folder here (`orphans/`): its files, in key order.
+    const folder = prefix.replace(/\/$/, '')
+    const names = await readdir(this.#path(folder)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return []
+      throw err
+    })
+    return names.sort().slice(0, limit).map((name) => `${folder}/${name}`)
   }
 
   #sign (key: string, exp: string, ct: string, cd: string): string {

@@ -31,6 +31,8 @@ export interface ObjectStore {
   /** Idempotent: deleting a missing object succeeds. */
   delete (key: string): Promise<void>
   exists (key: string): Promise<boolean>
+  /** Up to `limit` keys that start with `prefix` (a folder such as `orphans/`), in key order. */
+  list (prefix: string, limit: number): Promise<string[]>
   /** A GET URL that serves the object as a download named `filename`, valid `expiresIn` seconds. */
   signedUrl (key: string, options: SignedUrlOptions): Promise<string>
   /**
@@ -43,3 +45,11 @@ export interface ObjectStore {
 }
 
 export const objectKey = (fileId: string): string => `files/${fileId}`
+
+/**
+ * Where an upload whose record could not be written (nor surely removed: the link store was
+ * down) leaves a marker, in the one store that is up: the sweeper removes the record if it
+ * landed after all, then the object, then the marker.
+ */
+export const ORPHANS = 'orphans/'
+export const orphanKey = (fileId: string): string => `${ORPHANS}${fileId}`

@@ -1,7 +1,7 @@
 // Production ObjectStore on S3 (or an S3-compatible store). Uploads stream through
 // lib-storage's multipart Upload with a bounded part size and queue, so memory per
 // upload is about (queueSize + 1) × partSize whatever the file size.
-import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import type { Readable } from 'node:stream'
@@ -136,6 +136,17 @@ export class S3ObjectStore implements ObjectStore {
       return true
     } catch (err) {
       if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false
+      throw storeError(err)
+    }
+  }
+
+  async list (prefix: string, limit: number): Promise<string[]> {
+    try {
+      // One page (up to 1,000 keys), cut to `limit`: s3rver fails a truncated listing (a
+      // MaxKeys below the count), and the sweeper asks again next pass anyway.
+      const listed = await this.#client.send(new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: prefix }))
+      return (listed.Contents ?? []).flatMap((object) => object.Key === undefined ? [] : [object.Key]).slice(0, limit)
+    } catch (err) {
       throw storeError(err)
     }
   }

@@ -106,6 +106,16 @@ function contract (t: Test, make: (t: Test) => Promise<Adapter>): void {
     t.pass()
   })
 
+  t.test('list: the keys under a folder, in key order, at most limit, and none of a folder that is not there', async (t) => {
+    const { store } = await make(t)
+    const folder = `list${randomBytes(4).toString('hex')}`
+    for (const name of ['b2', 'a1', 'c3']) await store.put(`${folder}/${name}`, source(Buffer.alloc(0)), { contentType: 'application/octet-stream', filename: name })
+    await store.put(`${folder}x/z9`, source(Buffer.from('x')), { contentType: 'text/plain', filename: 'z9' })
+    t.same(await store.list(`${folder}/`, 10), [`${folder}/a1`, `${folder}/b2`, `${folder}/c3`])
+    t.same(await store.list(`${folder}/`, 2), [`${folder}/a1`, `${folder}/b2`])
+    t.same(await store.list(`nothing${folder}/`, 10), [])
+  })
+
   t.test('downloadOrigin is the origin of the signed URLs', async (t) => {
     const { store } = await make(t)
     const url = await store.signedUrl('files/abc', { filename: 'a.txt', contentType: 'text/plain', disposition: 'attachment', expiresIn: 60 })
