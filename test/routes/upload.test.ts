@@ -199,3 +199,10 @@ t.test('regression: a multipart body that stalls the parser is closed after IDLE
   t.same(await s3.listKeys(), before)
   t.same(await listFiles('u9'), [])
 })
+
+t.test('the answer that carries a share token is not cached (Cache-Control: no-store)', async (t) => {
+  const shared = await app.inject({ method: 'POST', url: '/v1/files?filename=a.txt&share=true', headers: { authorization: auth('u9'), 'content-type': 'text/plain' }, body: 'hello' })
+  t.equal(shared.statusCode, 201)
+  t.type(shared.json().link.token, 'string')
+  t.equal(shared.headers['cache-control'], 'no-store')
+})
