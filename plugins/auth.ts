@@ -31,6 +31,13 @@ function issuedInThePast (_request: FastifyRequest, payload: { iat?: unknown }):
   return payload.iat === undefined || (typeof payload.iat === 'number' && payload.iat * 1000 <= Date.now() + CLOCK_TOLERANCE_MS)
 }
 
+/** Why a token was refused, where saying it helps the one who made it. */
+export function invalidTokenDetail (code: string | undefined, message: string): string {
+  if (code === 'FST_JWT_AUTHORIZATION_TOKEN_UNTRUSTED') return 'The token was issued in the future ("iat"): check the clock of whoever signed it'
+  if (message.includes('exp claim is required')) return 'The token has no "exp" claim: tokens must expire'
+  return 'The bearer token is invalid'
+}
+
 export default fp(async function authPlugin (fastify) {
   await fastify.register(jwt, {
     secret: fastify.config.jwtSecret,
@@ -41,21 +48,21 @@ export default fp(async function authPlugin (fastify) {
     trusted: issuedInThePast
   })
 
-  fastify.decorate('authenticate', async function authenticate (request: FastifyRequest, reply: FastifyReply) {
-    reply.header('www-authenticate', 'Bearer')
+  fastify.decorate('authenticate', async function authenticate (request: FastifyRequest) {
     // Counted per client IP first: past AUTH_FAILURE_LIMIT the answer is a 429, not audited
     // again (a flood of bad tokens is one line of the limit's, not a line a request).
     const fail = async (reason: string, detail: string): Promise<HttpError> => {
       await fastify.authFailed(request)
       fastify.audit(request, 'auth.failed', { reason, sub: null })
-      return unauthenticated(detail)
+      return unauthenticated(detail, { 'www-authenticate': 'Bearer' })
     }
     if (request.headers.authorization === undefined) throw await fail('missing_token', 'Missing Authorization: Bearer <JWT> header')
     try {
       await request.jwtVerify()
     } catch (err) {
-      if ((err as { code?: string }).code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED') throw await fail('expired_token', 'The token has expired')
-      throw await fail('invalid_token', 'The bearer token is invalid')
+      const { code, message } = err as { code?: string, message?: string }
+      if (code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED') throw await fail('expired_token', 'The token has expired')
+      throw await fail('invalid_token', invalidTokenDetail(code, message ?? ''))
     }
     const sub: unknown = request.user.sub
     if (typeof sub !== 'string' || sub === '' || sub.length > 256) throw await fail('invalid_subject', 'The token has no valid "sub" claim')

@@ -67,15 +67,33 @@ export function clientErrorHandler (this: FastifyInstance, error: Error & { code
 }
 
 /**
- * The detail of a schema failure. An unknown property is named: it is most likely a typo,
- * and ignoring it would silently weaken what the client asked for.
+ * The detail of a schema failure, in words a person can act on. An unknown property is
+ * named: it is most likely a typo, and ignoring it would silently weaken what the client
+ * asked for. Otherwise the value at the deepest path failing is what is wrong (the errors
+ * about its parents are a union's other branches, such as "body must be null"), and a
+ * choice of constants lists them.
  */
 function validationDetail (error: FastifyError): string {
-  const extra = error.validation?.find((e) => e.keyword === 'additionalProperties')
+  const errors = error.validation ?? []
+  const where = error.validationContext ?? 'request'
+  const extra = errors.find((e) => e.keyword === 'additionalProperties')
   const name: unknown = extra?.params.additionalProperty
-  if (extra === undefined || typeof name !== 'string') return error.message
-  return `${error.validationContext ?? 'request'}${extra.instancePath} has an unknown property ${JSON.stringify(name)}`
+  if (extra !== undefined && typeof name === 'string') return `${where}${extra.instancePath} has an unknown property ${JSON.stringify(name)}`
+  const deepest = errors.reduce((path, e) => e.instancePath.length > path.length ? e.instancePath : path, '')
+  const here = errors.filter((e) => e.instancePath === deepest)
+  const path = `${where}${deepest}`
+  const allowed = here.flatMap((e) => e.keyword === 'const' ? [e.params.allowedValue] : e.keyword === 'enum' ? e.params.allowedValues as unknown[] : [])
+  const orObject = here.some((e) => e.keyword === 'type' && e.params.type === 'object') ? ', or an object' : ''
+  if (allowed.length > 0) return `${path} must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}${orObject}`
+  const first = here.find((e) => e.keyword !== 'anyOf') ?? here[0]
+  if (first === undefined) return error.message
+  if (first.keyword === 'type' && first.params.type === 'boolean') return `${path} must be true or false`
+  if (first.keyword === 'pattern') return `${path} is not well-formed`
+  return `${path} ${first.message ?? 'is invalid'}`
 }
+
+/** What a 415 should say: what the routes that parse a body take. */
+const MEDIA_TYPES = 'send JSON with Content-Type: application/json (the download page\'s form: application/x-www-form-urlencoded)'
 
 const NO_QUERY = { type: 'object', properties: {}, additionalProperties: false }
 
@@ -100,7 +118,8 @@ export default fp(async function errorsPlugin (fastify) {
       return sendError(request, reply, status, ours ? error.code : 'LG_INTERNAL', ours ? error.message : 'Internal Server Error')
     }
     request.log.info({ code: error.code, status }, error.message)
-    return sendError(request, reply, status, publicCode(error.code, status), error.message)
+    const detail = status === 415 ? `${error.message}: ${MEDIA_TYPES}` : error.message
+    return sendError(request, reply, status, publicCode(error.code, status), detail)
   })
 
   // Ajv coerces a query value like "1e400" to Infinity and then skips its range checks
@@ -127,6 +146,8 @@ export default fp(async function errorsPlugin (fastify) {
   })
 
   fastify.setNotFoundHandler(function onNotFound (request, reply) {
-    return sendError(request, reply, 404, 'LG_ROUTE_NOT_FOUND', `No route for ${request.method} ${redactUrl(request.url)}`)
+    // curl -T without -X POST sends a PUT.
+    const hint = request.method === 'PUT' && request.url.startsWith('/v1/files') ? ': uploads are POST (with curl -T, add -X POST)' : ''
+    return sendError(request, reply, 404, 'LG_ROUTE_NOT_FOUND', `No route for ${request.method} ${redactUrl(request.url)}${hint}`)
   })
 }, { name: 'errors' })

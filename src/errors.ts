@@ -9,7 +9,7 @@ export class HttpError extends Error {
 }
 
 export const notFound = (what: string): HttpError => new HttpError(404, 'LG_NOT_FOUND', `${what} not found`)
-export const unauthenticated = (detail: string): HttpError => new HttpError(401, 'LG_UNAUTHENTICATED', detail)
+export const unauthenticated = (detail: string, headers: Record<string, string> = {}): HttpError => new HttpError(401, 'LG_UNAUTHENTICATED', detail, headers)
 export const badRequest = (code: string, message: string): HttpError => new HttpError(400, code, message)
 export const tooLarge = (limit: number): HttpError =>
   new HttpError(413, 'LG_UPLOAD_TOO_LARGE', `File exceeds the upload limit of ${limit} bytes`)

@@ -52,3 +52,14 @@ for (const [what, claims, verdict] of cases) {
     }
   })
 }
+
+t.test('a refusal says what is wrong, and only a 401 asks for a bearer token', async (t) => {
+  const noExp = await app.inject({ url: '/v1/files', headers: { authorization: `Bearer ${sign({ sub: 'v' })}` } })
+  t.match(noExp.json(), { detail: 'The token has no "exp" claim: tokens must expire' })
+  t.equal(noExp.headers['www-authenticate'], 'Bearer')
+  const future = await app.inject({ url: '/v1/files', headers: { authorization: `Bearer ${sign({ sub: 'v', iat: now() + 600, exp: now() + 3600 })}` } })
+  t.match(future.json(), { detail: /issued in the future/ })
+  const fine = await app.inject({ url: '/v1/files', headers: { authorization: auth('v') } })
+  t.equal(fine.statusCode, 200)
+  t.equal(fine.headers['www-authenticate'], undefined, 'a success does not challenge')
+})

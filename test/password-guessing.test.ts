@@ -102,4 +102,7 @@ t.test('X-Link-Password is UTF-8 as curl sends it, and latin1 as a browser\'s fe
   const beyondLatin1 = '密码-pässwörd'
   const wide = await passwordLink(gw, beyondLatin1)
   t.equal(await guess(gw, wide, asBytes(Buffer.from(beyondLatin1, 'utf8')), '198.51.100.83'), 302, 'characters latin1 cannot hold')
+  const longest = '€'.repeat(256)
+  const long = await passwordLink(gw, longest)
+  t.equal(await guess(gw, long, asBytes(Buffer.from(longest, 'utf8')), '198.51.100.84'), 302, 'the longest password a link takes (768 bytes) fits in the header')
 })

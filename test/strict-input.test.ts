@@ -76,3 +76,34 @@ t.test('share links ignore their query string: chat apps append tracking paramet
   t.equal((await app.inject({ method: 'HEAD', url: tracked })).statusCode, 200)
   t.equal((await app.inject({ url: tracked })).statusCode, 302)
 })
+
+t.test('link options without share=true are a 400, not silently dropped', async (t) => {
+  for (const query of ['&ttl=60', '&maxDownloads=1', '&share=false&maxDownloads=3']) {
+    const res = await upload('noshare', query)
+    t.equal(res.statusCode, 400, query)
+    t.match(res.json(), { code: 'LG_BAD_REQUEST', detail: /add share=true/ }, query)
+  }
+  t.same(await list('noshare', 'files'), [], 'nothing was uploaded')
+})
+
+t.test('a bad value is explained in words: the wrong field, its choices, no union noise', async (t) => {
+  const file = (await upload('words')).json()
+  const mint = async (body: string): Promise<string> =>
+    (await app.inject({ method: 'POST', url: `/v1/files/${file.id}/links`, headers: { authorization: auth('words'), 'content-type': 'application/json' }, body })).json().detail
+  t.equal(await mint('{"access":"private"}'), 'body/access must be one of "public", "authenticated", or an object')
+  t.equal(await mint('{"disposition":"inlined"}'), 'body/disposition must be one of "attachment", "inline"')
+  t.equal(await mint('{"ttl":"1h"}'), 'body/ttl must be integer')
+  t.equal((await upload('words', '&share=yes')).json().detail, 'querystring/share must be true or false')
+  const badId = await app.inject({ url: '/v1/files/not-an-id', headers: { authorization: auth('words') } })
+  t.equal(badId.json().detail, 'params/id is not well-formed')
+  t.same(await list('words', 'links'), [])
+})
+
+t.test('a body without its content type says which one to send', async (t) => {
+  const file = (await upload('media')).json()
+  const res = await app.inject({ method: 'POST', url: `/v1/files/${file.id}/links`, headers: { authorization: auth('media'), 'content-type': 'application/x-www-form-urlencoded' }, body: '{"ttl":60}' })
+  t.equal(res.statusCode, 415)
+  t.match(res.json(), { code: 'LG_UNSUPPORTED_MEDIA_TYPE', detail: /Content-Type: application\/json/ })
+  const put = await app.inject({ method: 'PUT', url: '/v1/files?filename=x', headers: { authorization: auth('media') }, body: 'x' })
+  t.match(put.json(), { status: 404, detail: /uploads are POST \(with curl -T, add -X POST\)/ })
+})

@@ -160,7 +160,8 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       summary: 'Redeem a share link: 302 to a presigned download URL (browsers get a page for limited or password links)',
       params: TokenParamsSchema,
       querystring: IgnoredQuerySchema,
-      headers: Type.Object({ 'x-link-password': Type.Optional(Type.String({ maxLength: 256 })) }),
+      // 256 characters of up to 4 bytes, as Node reads them (latin1: a character a byte).
+      headers: Type.Object({ 'x-link-password': Type.Optional(Type.String({ maxLength: 1024 })) }),
       response: { 200: { description: 'The download page (browsers, limited or password links)', content: { 'text/html': { schema: Type.String() } } }, 302: Type.Null(), ...redeemErrors }
     }
   }, async (request, reply) => {

@@ -120,6 +120,9 @@ const uploadRoute: FastifyPluginAsyncTypebox = async (fastify) => {
       try {
       // Options are checked before a byte is read: a refusal must not cost an upload.
         if (query.share) checkTtl(query.ttl, { defaultTtl: linkDefaultTtl, maxTtl: linkMaxTtl })
+        else if (query.ttl !== undefined || query.maxDownloads !== undefined) {
+          throw badRequest('LG_BAD_REQUEST', 'ttl and maxDownloads are options of the link: add share=true (or mint one with POST /v1/files/:id/links)')
+        }
         if (query.retention !== undefined && fileMaxRetention !== null && query.retention > fileMaxRetention) {
           throw badRequest('LG_RETENTION_TOO_LONG', `retention must be at most ${fileMaxRetention} seconds (FILE_MAX_RETENTION)`)
         }
