@@ -235,6 +235,31 @@ function expectation (name: string): string {
 const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: false, strict: false })
 const validate = ajv.compile(schema)
 
+/** Edit distance, for telling a misspelt variable from another program's. */
+function distance (a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i]
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min((row[j] ?? 0) + 1, (next[j - 1] ?? 0) + 1, (row[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1))
+    row = next
+  }
+  return row[b.length] ?? 0
+}
+
+/**
+ * Variables set in `env` that are an edit or two from one Linkgate reads (MAX_UPLOADBYTES,
+ * REDIS_UR): most likely misspelt, and then silently ignored. Each with the name it resembles.
+ */
+export function misspeltVariables (env: NodeJS.ProcessEnv = process.env): Array<{ name: string, meant: string }> {
+  const known = Object.keys(schema.properties)
+  return Object.keys(env).flatMap((name) => {
+    if (known.includes(name)) return []
+    // Short names are close to many others (HOME and HOST): one edit for them.
+    const meant = known.find((k) => distance(name, k) <= (k.length >= 8 ? 2 : 1))
+    return meant === undefined ? [] : [{ name, meant }]
+  })
+}
+
 /** Reads the environment; an empty value means unset. Throws ConfigError naming the variable. */
 export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   const raw: Record<string, unknown> = {}

@@ -2,7 +2,7 @@
 import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
-import { ConfigError, loadConfig, type Config } from './config.js'
+import { ConfigError, loadConfig, misspeltVariables, type Config } from './config.js'
 import { loggerOptions } from './logger.js'
 
 /** A mistake in the configuration (a bad value, a DATA_DIR that cannot be written) is one line and exit 1. */
@@ -13,6 +13,7 @@ function exitOnConfigError (err: unknown): never {
 }
 
 function loadOrExit (): Config {
+  for (const { name, meant } of misspeltVariables()) process.stderr.write(`linkgate: warning: ${name} is not read (did you mean ${meant}?)\n`)
   try {
     return loadConfig()
   } catch (err) {

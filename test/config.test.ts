@@ -1,5 +1,5 @@
 import t from 'tap'
-import { ConfigError, loadConfig, parseSize, redisUrlSettings } from '../src/config.js'
+import { ConfigError, loadConfig, parseSize, redisUrlSettings, misspeltVariables } from '../src/config.js'
 
 const SECRET = 'a-test-jwt-secret-of-at-least-32-bytes!'
 const GiB = 1024 ** 3
@@ -275,4 +275,12 @@ t.test('JWT_SECRET is required once Redis or S3 is configured', async (t) => {
   }
   t.equal(loadConfig({ JWT_SECRET: SECRET }).jwtSecretGenerated, false, 'a given secret in embedded mode is used')
   t.equal(loadConfig({ JWT_SECRET: SECRET }).jwtSecret, SECRET)
+})
+
+t.test('a misspelt variable is named with the one it resembles; other programs\' variables are not', async (t) => {
+  t.same(misspeltVariables({ MAX_UPLOADBYTES: '1', REDIS_UR: 'redis://x', LOGLEVEL: 'debug', HOME: '/root', HOSTNAME: 'box', PATH: '/bin', NODE_OPTIONS: '', REDIS_URL: 'redis://y' }), [
+    { name: 'MAX_UPLOADBYTES', meant: 'MAX_UPLOAD_BYTES' },
+    { name: 'REDIS_UR', meant: 'REDIS_URL' },
+    { name: 'LOGLEVEL', meant: 'LOG_LEVEL' }
+  ])
 })
