@@ -7,8 +7,12 @@ import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { EventEmitter } from 'node:events'
 import { appendFileSync } from 'node:fs'
+import { mkdir, open } from 'node:fs/promises'
+import { dirname } from 'node:path'
 import { pino } from 'pino'
 import { jwtSubject } from './auth.js'
+import { ConfigError } from '../src/config.js'
+import { withTimeout } from '../src/with-timeout.js'
 import { auditEvent, type AuditEvent, type AuditEventName, type AuditFields } from '../src/audit.js'
 import { LINK_HISTORY_GRACE_MS, LINK_HISTORY_MAX, type HistoryBatch, type LinkRecord } from '../src/stores/link-store.js'
 
@@ -28,11 +32,28 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * An AUDIT_LOG the gateway cannot append to is a mistake to report at start: the file's
+ * stream would only fail with the first event. Bounded: Node's recursive mkdir never settles
+ * under some paths (/proc/...).
+ */
+async function checkAppendable (path: string): Promise<void> {
+  try {
+    await withTimeout((async () => {
+      await mkdir(dirname(path), { recursive: true })
+      await (await open(path, 'a')).close()
+    })(), 5000)
+  } catch (err) {
+    throw new ConfigError(`AUDIT_LOG must be a file the gateway can append to, and ${path} is not (${(err as Error).message})`)
+  }
+}
+
 export default fp(async function auditPlugin (fastify) {
   const path = fastify.config.auditLog
+  if (path !== null) await checkAppendable(path)
   // pino's asynchronous destination (SonicBoom); lines are written as they are, so that a
   // line is exactly the event: no level, pid or hostname, and the event's own ISO time.
-  const destination = pino.destination({ dest: path ?? 1, sync: false, mkdir: true, append: true })
+  const destination = pino.destination({ dest: path ?? 1, sync: false, append: true })
   // A full disk or a lost permission must not crash the gateway: say so in the app log.
   destination.on('error', (err: Error) => { fastify.log.error({ err: { message: err.message } }, 'audit log write failed') })
   // On stdout, among the application's log lines, an audit line says so first.
@@ -65,7 +86,13 @@ export default fp(async function auditPlugin (fastify) {
           fastify.log.error({ err: { message: (err as Error).message } }, 'audit log write failed')
         }
       } else {
-        destination.write(lines)
+        // A stream that failed after the start (a full disk, a deleted directory) throws
+        // here rather than emitting: logged, never a crash.
+        try {
+          destination.write(lines)
+        } catch (err) {
+          fastify.log.error({ err: { message: (err as Error).message } }, 'audit log write failed')
+        }
       }
     }
     lines = ''

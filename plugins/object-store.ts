@@ -3,6 +3,7 @@ import { S3Client } from '@aws-sdk/client-s3'
 import fp from 'fastify-plugin'
 import { resolve } from 'node:path'
 import { ConfigError } from '../src/config.js'
+import { withTimeout } from '../src/with-timeout.js'
 import { deriveKey } from '../src/domain/secrets.js'
 import { LocalObjectStore } from '../src/stores/local-object-store.js'
 import type { ObjectStore } from '../src/stores/object-store.js'
@@ -21,6 +22,9 @@ export interface ObjectStorePluginOptions {
   s3Credentials?: { accessKeyId: string, secretAccessKey: string } | undefined
 }
 
+/** How long a start-up check of DATA_DIR may take. */
+const CHECK_MS = 5000
+
 export default fp<ObjectStorePluginOptions>(async function objectStorePlugin (fastify, options) {
   const { s3, dataDir, jwtSecret, publicUrl, maxUploadBytes } = fastify.config
   if (s3 === null) {
@@ -32,7 +36,8 @@ export default fp<ObjectStorePluginOptions>(async function objectStorePlugin (fa
       baseUrl: publicUrl
     })
     // A directory that cannot be written is a mistake to report at start, not a 500 on every upload.
-    await store.ping().catch((err: unknown) => {
+    // Bounded: Node's recursive mkdir never settles under some paths (/proc/...).
+    await withTimeout(store.ping(), CHECK_MS).catch((err: unknown) => {
       throw new ConfigError(`DATA_DIR must be a directory the gateway can write to, and ${dir} is not (${(err as Error).message})`)
     })
     fastify.decorate('s3Client', null)

@@ -167,6 +167,25 @@ t.test('a DATA_DIR that cannot be written: one line, exit 1, before anything lis
   t.match(stderr, new RegExp(`^linkgate: invalid configuration: DATA_DIR must be a directory the gateway can write to, and ${dataDir} is not \\(ENOTDIR[^\\n]*\\n$`))
 })
 
+t.test('an AUDIT_LOG that cannot be appended to: one line, exit 1, not a crash at the first event', async (t) => {
+  const dir = await tempDir(t)
+  await writeFile(join(dir, 'file'), 'not a directory')
+  for (const auditLog of [join(dir, 'file', 'audit.log'), '/proc/linkgate-nope/audit.log']) {
+    const { code, listened, stdout, stderr } = await runUntilExitOrListening(t, { HOST: '127.0.0.1', PORT: '0', DATA_DIR: await tempDir(t), AUDIT_LOG: auditLog })
+    t.equal(listened, false, `${auditLog}: it does not start`)
+    t.equal(code, 1)
+    t.equal(stdout, '')
+    t.match(stderr, /^linkgate: invalid configuration: AUDIT_LOG must be a file the gateway can append to, and [^\n]* is not \([^\n]*\)\n$/)
+  }
+})
+
+t.test('a DATA_DIR under /proc (where Node\'s mkdir never answers): one line, exit 1', async (t) => {
+  const { code, listened, stderr } = await runUntilExitOrListening(t, { HOST: '127.0.0.1', PORT: '0', DATA_DIR: '/proc/linkgate-nope/data' })
+  t.equal(listened, false)
+  t.equal(code, 1)
+  t.match(stderr, /^linkgate: invalid configuration: DATA_DIR must be a directory the gateway can write to[^\n]*\n$/)
+})
+
 t.test('the banner\'s streaming example uploads what it says, wherever it is run', async (t) => {
   const port = await freePort()
   const child = spawnServer({ HOST: '127.0.0.1', PORT: String(port), DATA_DIR: await tempDir(t) })
