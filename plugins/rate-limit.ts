@@ -10,9 +10,10 @@
 //   per client IP, REDEEM_RATE_LIMIT requests a minute, shared by GET/HEAD/POST /s/*;
 //   misses (unknown or expired tokens, forged forms, wrong passwords) per IP, and wrong
 //   passwords per link too, REDEEM_MISS_LIMIT per 10 minutes; over it, /s/* answers 429 for
-//   the rest of the window, even for valid tokens. A password check reserves its misses
-//   before scrypt runs (and gives them back when the password was right), so that parallel
-//   guesses never check more than the limit; PASSWORD_CHECK_CONCURRENCY checks run at once
+//   the rest of the window, even for valid tokens. Every /s/* request reserves a miss before
+//   it looks (given back once it is not one: in the redeem script itself for GET), and a
+//   password check reserves its misses before scrypt runs (given back when the password was
+//   right), so that parallel guesses never look up or check more than the limit; PASSWORD_CHECK_CONCURRENCY checks run at once
 //   in a process, half of them at most for one link, and the rest are refused at once.
 // If the store fails, requests fail closed with 503 (/v1 limits: unless RATE_LIMIT_FAIL_OPEN;
 // /s/* cannot do without the LinkStore anyway).
@@ -38,16 +39,16 @@ export interface PasswordAttempt {
 
 /** For /s/:token requests: the client is the IP, the link is the token's. */
 export interface RedeemGuard {
-  /** What a request spends before anything else: the client's misses (checked), then one of its requests. */
-  budgets: (request: FastifyRequest) => Budget[]
-  /** Spends budgets() on its own (for the routes that do not redeem in one step); throws a 429. */
+  /** What a redemption spends first: a miss of the client's, reserved, then one of its requests. */
+  spent: (request: FastifyRequest) => { misses: Budget, budgets: Budget[] }
+  /** Spends spent() on its own (for the routes that do not redeem in one step); throws a 429. */
   admit: (request: FastifyRequest) => Promise<void>
+  /** After admit(): the token was no miss (a live link), so its reserved miss is given back. */
+  notAMiss: (request: FastifyRequest) => Promise<void>
   /** The 429 for a refusal, audited (in the link's history when there is a link). */
   refusal: (request: FastifyRequest, verdict: BudgetVerdict & { ok: false }, link?: LinkRecord) => HttpError
   /** Takes a check slot and reserves a miss for the client and for the link; throws a 429 (audited) when either is spent. */
   passwordAttempt: (request: FastifyRequest, link: LinkRecord) => Promise<PasswordAttempt>
-  /** Counts a miss against the client (an unknown or expired token, a forged form). */
-  miss: (request: FastifyRequest) => Promise<void>
 }
 
 declare module 'fastify' {
@@ -94,15 +95,15 @@ export default fp(async function rateLimitPlugin (fastify) {
   })
 
   const { linkStore } = fastify
-  const misses = (request: FastifyRequest, mode: Budget['mode']): Budget =>
-    ({ key: `budget:miss:${request.ip}`, mode, max: limits.redeemMisses, windowMs: MISS_WINDOW })
+  const misses = (request: FastifyRequest): Budget =>
+    ({ key: `budget:miss:${request.ip}`, mode: 'take', max: limits.redeemMisses, windowMs: MISS_WINDOW })
   const passwordMisses = (request: FastifyRequest): Budget => ({
     key: `budget:pwmiss:${hashToken((request.params as { token: string }).token)}`, mode: 'take', max: limits.redeemMisses, windowMs: MISS_WINDOW
   })
-  const budgets = (request: FastifyRequest): Budget[] => [
-    misses(request, 'check'),
-    { key: `budget:redeem:${request.ip}`, mode: 'take', max: limits.redeemPerMinute, windowMs: MINUTE }
-  ]
+  const spent = (request: FastifyRequest): { misses: Budget, budgets: Budget[] } => ({
+    misses: misses(request),
+    budgets: [{ key: `budget:redeem:${request.ip}`, mode: 'take', max: limits.redeemPerMinute, windowMs: MINUTE }]
+  })
   // One link may take half of the checks (at least one): a hot link cannot starve the others.
   const passwordChecks = new ConcurrencyLimit(limits.passwordChecks, Math.max(1, Math.floor(limits.passwordChecks / 2)))
 
@@ -117,11 +118,6 @@ export default fp(async function rateLimitPlugin (fastify) {
     })
   }
 
-  async function spend (request: FastifyRequest, spent: Budget[]): Promise<void> {
-    const verdict = await linkStore.spend(spent)
-    if (!verdict.ok) throw refusal(request, verdict)
-  }
-
   async function passwordAttempt (request: FastifyRequest, link: LinkRecord): Promise<PasswordAttempt> {
     const release = passwordChecks.tryAcquire(link.id)
     if (release === null) {
@@ -130,7 +126,7 @@ export default fp(async function rateLimitPlugin (fastify) {
     }
     try {
       // Spend first: a guess is counted before it is checked, whatever runs in parallel.
-      const reserved = [misses(request, 'take'), passwordMisses(request)]
+      const reserved = [misses(request), passwordMisses(request)]
       const verdict = await linkStore.spend(reserved)
       if (!verdict.ok) {
         // A refused reservation is no guess: give back what it took (the refused budget
@@ -146,13 +142,17 @@ export default fp(async function rateLimitPlugin (fastify) {
   }
 
   fastify.decorate('redeemGuard', {
-    budgets,
+    spent,
     refusal,
     passwordAttempt,
-    admit: async (request) => { await spend(request, budgets(request)) },
-    async miss (request) {
-      // Counted whatever the count: the refusal comes with the next request's check.
-      await linkStore.spend([{ ...misses(request, 'take'), max: Number.MAX_SAFE_INTEGER }])
-    }
+    async admit (request) {
+      const { misses, budgets } = spent(request)
+      const verdict = await linkStore.spend([misses, ...budgets])
+      if (verdict.ok) return
+      // Refused: nothing was looked up, so nothing was missed.
+      await linkStore.refund([misses])
+      throw refusal(request, verdict)
+    },
+    notAMiss: async (request) => { await linkStore.refund([misses(request)]) }
   } satisfies RedeemGuard)
 }, { name: 'rate-limit', dependencies: ['redis', 'link-store', 'audit'] })

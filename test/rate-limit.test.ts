@@ -86,6 +86,21 @@ t.test('the miss guard: unknown tokens and wrong passwords spend a stricter budg
   t.equal((await gw.app.inject({ url: `/s/${token}`, remoteAddress: '10.1.1.1' })).statusCode, 302, 'other clients are unaffected')
 })
 
+t.test('the miss guard holds under parallel requests: GET, HEAD and forged forms reserve a miss before they look', async (t) => {
+  const gw = await gateway(t, limits({ redeemMisses: 20, redeemPerMinute: 100_000 }))
+  const token = await share(gw)
+  const tally = (codes: number[]): string => JSON.stringify(codes.reduce<Record<number, number>>((acc, c) => ({ ...acc, [c]: (acc[c] ?? 0) + 1 }), {}))
+  const unknown = await Promise.all(Array.from({ length: 100 }, async () => (await gw.app.inject({ url: `/s/${newToken()}`, remoteAddress: '192.0.2.50' })).statusCode))
+  t.equal(tally(unknown), '{"404":20,"429":80}', 'exactly twenty unknown tokens looked up')
+  const probes = await Promise.all(Array.from({ length: 60 }, async () => (await gw.app.inject({ method: 'HEAD', url: `/s/${newToken()}`, remoteAddress: '192.0.2.51' })).statusCode))
+  t.equal(tally(probes), '{"404":20,"429":40}', 'HEAD probes too')
+  const forms = await Promise.all(Array.from({ length: 60 }, async () => (await gw.app.inject({ method: 'POST', url: `/s/${token}`, remoteAddress: '192.0.2.52', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'nonce=1.forged' })).statusCode))
+  t.equal(tally(forms), '{"403":20,"429":40}', 'forged forms too')
+  const hits = await Promise.all(Array.from({ length: 100 }, async () => (await gw.app.inject({ url: `/s/${token}`, remoteAddress: '192.0.2.53' })).statusCode))
+  t.equal(tally(hits), '{"302":100}', 'a live link is no miss: a hundred parallel redemptions from one client spend none')
+  t.equal((await gw.app.inject({ url: `/s/${newToken()}`, remoteAddress: '192.0.2.53' })).statusCode, 404, 'its misses are all still there')
+})
+
 t.test('wrong passwords also count per link: a distributed guess is slowed too', async (t) => {
   const gw = await gateway(t, { ...limits({ redeemMisses: 3 }), trustProxy: true })
   const token = await share(gw, { password: 'the real password' })

@@ -20,7 +20,7 @@ import { HttpError, unauthenticated } from '../errors.js'
 import { jwtSubject } from '../../plugins/auth.js'
 import { downloadPage, pageHeaders, previewPage } from '../pages.js'
 import { IgnoredQuerySchema, ProblemSchema, errorResponses } from '../schemas.js'
-import { linkStatus, type LinkRecord, type RedeemResult } from '../stores/link-store.js'
+import { isMiss, linkStatus, type LinkRecord, type RedeemResult } from '../stores/link-store.js'
 
 const TokenParamsSchema = Type.Object({ token: Type.String({ pattern: TOKEN_PATTERN, description: 'The share token' }) })
 const FormSchema = Type.Object({
@@ -61,19 +61,18 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   }
 
   /**
-   * Audits the refusal, counts a miss against the client for the guessing kinds, and returns
-   * the error to throw. (A wrong password's miss was reserved before it was checked.)
+   * Audits the refusal and returns the error to throw. (Misses are not counted here: every
+   * request reserved one before it looked, see plugins/rate-limit.ts.)
    */
-  async function deny (request: FastifyRequest, reason: DenialReason, link: LinkRecord | null, error: HttpError): Promise<HttpError> {
+  function deny (request: FastifyRequest, reason: DenialReason, link: LinkRecord | null, error: HttpError): HttpError {
     fastify.audit(request, 'link.denied', { reason }, link)
-    if (reason === 'not_found' || reason === 'expired' || reason === 'bad_form') await guard.miss(request)
     return error
   }
 
   /** The answer to a redemption that failed. Guarded after the checks: it changed meanwhile. */
   async function failure (request: FastifyRequest, result: RedeemResult & { ok: false }): Promise<HttpError> {
     if (result.reason === 'limited') return guard.refusal(request, result.verdict)
-    return await deny(request, result.reason === 'guarded' ? 'not_found' : result.reason, result.link, linkGone())
+    return deny(request, result.reason === 'guarded' ? 'not_found' : result.reason, result.link, linkGone())
   }
 
   /** Throws (audited) unless the visitor may redeem the link. */
@@ -82,13 +81,13 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     try {
       sub = await visitor(request)
     } catch (err) {
-      throw await deny(request, 'unauthenticated', link, err as HttpError)
+      throw deny(request, 'unauthenticated', link, err as HttpError)
     }
     const denial = accessDenial(link.access, link.owner, sub)
     if (denial === 'unauthenticated') {
-      throw await deny(request, denial, link, new HttpError(401, 'LG_LINK_RESTRICTED', 'This link is restricted: present a bearer token (Authorization: Bearer <JWT>)'))
+      throw deny(request, denial, link, new HttpError(401, 'LG_LINK_RESTRICTED', 'This link is restricted: present a bearer token (Authorization: Bearer <JWT>)'))
     }
-    if (denial === 'forbidden') throw await deny(request, denial, link, new HttpError(403, 'LG_LINK_FORBIDDEN', 'This link is not shared with you'))
+    if (denial === 'forbidden') throw deny(request, denial, link, new HttpError(403, 'LG_LINK_FORBIDDEN', 'This link is not shared with you'))
   }
 
   /**
@@ -98,7 +97,7 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   async function checkPassword (request: FastifyRequest, link: LinkRecord, password: string | undefined): Promise<void> {
     if (link.passwordHash === null) return
     if (password === undefined || password === '') {
-      throw await deny(request, 'unauthenticated', link, new HttpError(401, 'LG_PASSWORD_REQUIRED', 'This link needs its password (X-Link-Password header)'))
+      throw deny(request, 'unauthenticated', link, new HttpError(401, 'LG_PASSWORD_REQUIRED', 'This link needs its password (X-Link-Password header)'))
     }
     const attempt = await guard.passwordAttempt(request, link)
     try {
@@ -109,7 +108,7 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     } finally {
       attempt.release()
     }
-    throw await deny(request, 'bad_password', link, new HttpError(403, 'LG_PASSWORD_WRONG', 'Wrong password'))
+    throw deny(request, 'bad_password', link, new HttpError(403, 'LG_PASSWORD_WRONG', 'Wrong password'))
   }
 
   async function redirect (request: FastifyRequest, reply: FastifyReply, link: LinkRecord, status: 302 | 303): Promise<FastifyReply> {
@@ -150,7 +149,7 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     const link = await linkStore.peek(hashToken(request.params.token))
     const status = link === null ? 'not_found' : linkStatus(link, Date.now())
     // A probe of an unknown token is a miss like any other (not audited: HEAD spends nothing).
-    if (status === 'not_found' || status === 'expired') await guard.miss(request)
+    if (!isMiss(status)) await guard.notAMiss(request)
     if (status !== 'active') throw linkGone()
     return await reply.code(200).send(null)
   })
@@ -171,7 +170,7 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     // whoever sees the message.
     const html = prefersHtml(request.headers.accept)
     const interactive = html || isPreviewBot(request.headers['user-agent'], request.headers.accept)
-    let result = await linkStore.redeem(tokenHash, { interactive, checked: false, budgets: guard.budgets(request) })
+    let result = await linkStore.redeem(tokenHash, { interactive, checked: false, ...guard.spent(request) })
     if (!result.ok && result.reason === 'guarded') {
       const { link } = result
       await checkAccess(link, request)
@@ -199,12 +198,14 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request, reply) => {
     const tokenHash = hashToken(request.params.token)
     const link = await linkStore.peek(tokenHash)
-    if (link === null) throw await deny(request, 'not_found', null, linkGone())
+    if (link === null) throw deny(request, 'not_found', null, linkGone())
     const status = linkStatus(link, Date.now())
-    if (status !== 'active') throw await deny(request, status, link, linkGone())
+    // A forged or expired form is a guess too: its reserved miss is kept.
     const nonce = checkFormNonce(formSecret, link.id, request.body.nonce)
+    if (!isMiss(status) && nonce === 'ok') await guard.notAMiss(request)
+    if (status !== 'active') throw deny(request, status, link, linkGone())
     if (nonce !== 'ok') {
-      throw await deny(request, 'bad_form', link,
+      throw deny(request, 'bad_form', link,
         new HttpError(403, 'LG_FORM_EXPIRED', nonce === 'expired' ? 'This page has expired: open the link again' : 'This form did not come from this link\'s page'))
     }
     await checkAccess(link, request)

@@ -88,7 +88,16 @@ export interface RedeemOptions {
   checked: boolean
   /** Spent first, in the same atomic step where the store can (one round trip). */
   budgets?: Budget[]
+  /**
+   * The client's misses, a `take` spent before `budgets`: a reservation, given back in the
+   * same step unless the token turns out a miss (unknown or expired), and given back when
+   * any budget refuses. So parallel guesses can never look up more than its `max`.
+   */
+  misses?: Budget
 }
+
+/** Whether a redemption's outcome is a miss: what a guesser of tokens gets. */
+export const isMiss = (reason: string): boolean => reason === 'not_found' || reason === 'expired'
 
 export interface Page<T> { items: T[], next: string | null }
 export interface PageQuery { limit: number, after?: string | undefined }

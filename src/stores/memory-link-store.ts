@@ -3,7 +3,7 @@
 import { isGuarded } from '../domain/access.js'
 import type { AuditEvent } from '../audit.js'
 import {
-  EXPIRED_LINK_GRACE_MS, LINK_HISTORY_MAX, linkStatus, mergeHistories,
+  EXPIRED_LINK_GRACE_MS, LINK_HISTORY_MAX, isMiss, linkStatus, mergeHistories,
   type Budget, type BudgetVerdict, type FileRecord, type HistoryBatch, type LinkRecord, type LinkStore, type Page, type PageQuery,
   type RedeemOptions, type RedeemResult, type Slot
 } from './link-store.js'
@@ -173,9 +173,15 @@ export class MemoryLinkStore implements LinkStore {
     this.#slots.get(key)?.delete(id)
   }
 
-  async redeem (tokenHash: string, { interactive, checked, budgets = [] }: RedeemOptions): Promise<RedeemResult> {
-    const verdict = await this.spend(budgets)
-    if (!verdict.ok) return { ok: false, reason: 'limited', link: null, verdict }
+  async redeem (tokenHash: string, options: RedeemOptions): Promise<RedeemResult> {
+    const { misses } = options
+    const verdict = await this.spend(misses === undefined ? options.budgets ?? [] : [misses, ...options.budgets ?? []])
+    const result = verdict.ok ? this.#redeem(tokenHash, options) : { ok: false as const, reason: 'limited' as const, link: null, verdict }
+    if (misses !== undefined && (result.ok || !isMiss(result.reason))) await this.refund([misses])
+    return result
+  }
+
+  #redeem (tokenHash: string, { interactive, checked }: RedeemOptions): RedeemResult {
     const link = this.#byTokenHash(tokenHash)
     if (link === null) return { ok: false, reason: 'not_found', link: null }
     const status = linkStatus(link, Date.now())

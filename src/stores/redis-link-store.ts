@@ -18,7 +18,7 @@ import { hash } from 'node:crypto'
 import type { AuditEvent } from '../audit.js'
 import { unavailable } from '../errors.js'
 import {
-  EXPIRED_LINK_GRACE_MS, LINK_HISTORY_MAX, mergeHistories,
+  EXPIRED_LINK_GRACE_MS, LINK_HISTORY_MAX, isMiss, mergeHistories,
   type Budget, type BudgetVerdict, type DenyReason, type FileRecord, type HistoryBatch, type LinkRecord, type LinkStore, type Page, type PageQuery,
   type RedeemOptions, type RedeemResult, type Slot
 } from './link-store.js'
@@ -47,11 +47,19 @@ const SPEND = `${SPEND_FN}
 return spend(1, #KEYS, 1) or {}`
 
 // KEYS[1]: the link, KEYS[2..]: budgets to spend first. ARGV[1]: '1' for a browser
-// (interactive), ARGV[2]: '1' when access and password were checked, ARGV[3..]: the
-// budgets'. The 'guarded' rule is domain/access.ts isGuarded(), which the memory store uses.
+// (interactive), ARGV[2]: '1' when access and password were checked, ARGV[3]: '1' when the
+// first budget is the client's misses (a reservation, see link-store.ts RedeemOptions),
+// ARGV[4..]: the budgets'. The 'guarded' rule is domain/access.ts isGuarded(), which the
+// memory store uses.
 const REDEEM = `${SPEND_FN}
-local refused = spend(2, #KEYS - 1, 3)
-if refused then return {'limited', refused[1], refused[2]} end
+local function giveBack ()
+  if ARGV[3] == '1' and tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then redis.call('DECR', KEYS[2]) end
+end
+local refused = spend(2, #KEYS - 1, 4)
+if refused then
+  giveBack()
+  return {'limited', refused[1], refused[2]}
+end
 local f = redis.call('HMGET', KEYS[1], 'expiresAt', 'maxDownloads', 'downloads', 'revokedAt', 'access', 'passwordHash', 'record')
 if not f[1] then return {'not_found'} end
 local t = redis.call('TIME')
@@ -62,6 +70,7 @@ elseif tonumber(f[1]) <= now then status = 'expired'
 elseif f[2] and tonumber(f[3]) >= tonumber(f[2]) then status = 'exhausted'
 elseif ARGV[2] ~= '1' and (f[5] ~= '"public"' or f[6] or (ARGV[1] == '1' and f[2])) then status = 'guarded'
 else f[3] = redis.call('HINCRBY', KEYS[1], 'downloads', 1) end
+if status ~= 'expired' then giveBack() end
 return {status, f[7], f[3], f[4]}`
 
 // Gives one count back to each budget, never below zero (a key that expired meanwhile stays gone).
@@ -374,18 +383,20 @@ export class RedisLinkStore implements LinkStore {
     await guard(this.#redis.zrem(key, id))
   }
 
-  async redeem (tokenHash: string, { interactive, checked, budgets = [] }: RedeemOptions): Promise<RedeemResult> {
-    let inline = budgets
-    if (this.#cluster && budgets.length > 0) {
-      const verdict = await this.spend(budgets)
-      if (!verdict.ok) return { ok: false, reason: 'limited', link: null, verdict }
-      inline = []
+  async redeem (tokenHash: string, { interactive, checked, budgets = [], misses }: RedeemOptions): Promise<RedeemResult> {
+    const all = misses === undefined ? budgets : [misses, ...budgets]
+    if (this.#cluster && all.length > 0) {
+      // Other slots than the link's: the budgets go first, and the reservation comes back in a call of its own.
+      const verdict = await this.spend(all)
+      const result = verdict.ok ? await this.redeem(tokenHash, { interactive, checked }) : { ok: false as const, reason: 'limited' as const, link: null, verdict }
+      if (misses !== undefined && (result.ok || !isMiss(result.reason))) await this.refund([misses])
+      return result
     }
     const keys = [linkKey(tokenHash)]
-    const args: Arg[] = [interactive ? '1' : '0', checked ? '1' : '0']
-    pushBudgets(inline, keys, args)
+    const args: Arg[] = [interactive ? '1' : '0', checked ? '1' : '0', misses === undefined ? '0' : '1']
+    pushBudgets(all, keys, args)
     const [status, ...reply] = await guard(scripts.redeem.run(this.#redis, keys, args))
-    if (status === 'limited') return { ok: false, reason: 'limited', link: null, verdict: { ok: false, refused: inline[Number(reply[0]) - 1] as Budget, resetMs: Number(reply[1]) } }
+    if (status === 'limited') return { ok: false, reason: 'limited', link: null, verdict: { ok: false, refused: all[Number(reply[0]) - 1] as Budget, resetMs: Number(reply[1]) } }
     const [record, downloads = 0, revokedAt] = reply
     if (status === 'not_found' || typeof record !== 'string') return { ok: false, reason: 'not_found', link: null }
     const link = toLink(record, downloads ?? 0, revokedAt)

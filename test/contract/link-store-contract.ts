@@ -96,6 +96,33 @@ export function contract (t: Test, makeStore: (t: Test) => Promise<LinkStore>): 
     t.equal((await store.peek(hashToken(token)))?.downloads, 10)
   })
 
+  t.test('redeem\'s misses: a reservation kept for an unknown or expired token, given back otherwise, in parallel too', async (t) => {
+    const store = await makeStore(t)
+    const f = file()
+    await store.putFile(f)
+    const live = link(f, { maxDownloads: 1 })
+    const expired = link(f, { createdAt: Date.now() - 7200_000, expiresAt: Date.now() - 1000 })
+    for (const l of [live, expired]) await store.createLink(l.record)
+    const misses: Budget = { key: `budget:miss:${newId()}`, mode: 'take', max: 3, windowMs: 60_000 }
+    const check = { ...misses, mode: 'check' as const }
+    const redeem = async (token: string, budgets: Budget[] = []): Promise<string> => {
+      const r = await store.redeem(hashToken(token), { ...API, misses, budgets })
+      return r.ok ? 'ok' : r.reason
+    }
+    t.same([await redeem(live.token), await redeem(live.token)], ['ok', 'exhausted'], 'a live link, even exhausted, is no miss')
+    t.match(await store.spend([{ ...check, max: 1 }]), { ok: true }, 'nothing kept')
+    t.equal(await redeem(expired.token), 'expired')
+    t.equal(await redeem(newToken()), 'not_found')
+    t.match(await store.spend([{ ...check, max: 2 }]), { ok: false }, 'two misses kept')
+    const refused = { key: `budget:redeem:${newId()}`, mode: 'take' as const, max: 0, windowMs: 60_000 }
+    t.equal(await redeem(newToken(), [refused]), 'limited')
+    t.match(await store.spend([{ ...check, max: 3 }]), { ok: true }, 'a refusal after the reservation gives it back')
+
+    const racing: Budget = { ...misses, key: `budget:miss:${newId()}`, max: 5 }
+    const raced = await Promise.all(Array.from({ length: 40 }, async () => await store.redeem(hashToken(newToken()), { ...API, misses: racing })))
+    t.equal(raced.filter((r) => !r.ok && r.reason === 'not_found').length, 5, 'racing guesses look up exactly max')
+  })
+
   t.test('peek reads a link without counting', async (t) => {
     const store = await makeStore(t)
     const f = file()
