@@ -227,10 +227,12 @@ export default fp(async function metricsPlugin (fastify) {
     if (matches !== null) {
       const presented = /^Bearer +(\S+) *$/i.exec(request.headers.authorization ?? '')?.[1]
       if (presented === undefined || !matches(presented)) {
+        // Counted like any failed bearer token: METRICS_TOKEN is not to be guessed at leisure.
+        await fastify.authFailed(request)
         reply.header('www-authenticate', 'Bearer')
         throw unauthenticated('GET /metrics needs Authorization: Bearer <METRICS_TOKEN>')
       }
     }
     return await reply.type(scraped.contentType).send(await scraped.metrics())
   })
-}, { name: 'metrics', dependencies: ['audit', 'link-store', 'object-store'] })
+}, { name: 'metrics', dependencies: ['audit', 'link-store', 'object-store', 'rate-limit'] })

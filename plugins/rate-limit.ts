@@ -5,6 +5,7 @@
 //                 (a preHandler: a route-config limit would be a budget per route)
 //   auth failures per client IP, AUTH_FAILURE_LIMIT per 10 minutes, counted when a bearer
 //                 token fails (nothing is spent by a valid one); over it, 429
+// A client without a token is its address: an IPv4 address, or an IPv6 /64 (clientKey).
 // Share links (/s/*) are guarded by budgets kept by the LinkStore, so that a redemption
 // spends them in the same atomic step (one Redis round trip) that reads and counts the link:
 //   per client IP, REDEEM_RATE_LIMIT requests a minute, shared by GET/HEAD/POST /s/*;
@@ -20,6 +21,7 @@
 import rateLimit, { type RateLimitOptions } from '@fastify/rate-limit'
 import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
+import { clientKey } from '../src/domain/client-key.js'
 import { ConcurrencyLimit } from '../src/domain/concurrency-limit.js'
 import { hashToken } from '../src/domain/tokens.js'
 import { jwtSubject } from './auth.js'
@@ -66,7 +68,7 @@ export const tooManyRequests = (retryAfterSeconds: number, headers: Record<strin
   new HttpError(429, 'LG_RATE_LIMITED', `Too many requests: try again in ${retryAfterSeconds} second${retryAfterSeconds === 1 ? '' : 's'}`, headers)
 
 function subject (request: FastifyRequest): string {
-  return jwtSubject(request) ?? request.ip
+  return jwtSubject(request) ?? clientKey(request.ip)
 }
 
 export default fp(async function rateLimitPlugin (fastify) {
@@ -82,11 +84,13 @@ export default fp(async function rateLimitPlugin (fastify) {
 
   fastify.decorate('rateLimits', {
     // Keyed by user, so it runs after authentication.
-    upload: { max: limits.uploadPerMinute, timeWindow: MINUTE, groupId: 'upload', hook: 'preHandler', keyGenerator: subject }
+    // (No groupId: the route's own store already keys by route, and a groupId would also be
+    // appended to the keys of the auth-failure limiter on this route.)
+    upload: { max: limits.uploadPerMinute, timeWindow: MINUTE, hook: 'preHandler', keyGenerator: subject }
   })
   // Limiters made by fastify.rateLimit()/createRateLimit() share one store namespace: the key says which budget.
   fastify.decorate('apiRateLimit', fastify.rateLimit({ max: limits.apiPerMinute, timeWindow: MINUTE, keyGenerator: (request) => `api:${subject(request)}` }))
-  const authFailures = fastify.createRateLimit({ max: limits.authFailures, timeWindow: MISS_WINDOW, keyGenerator: (request) => `authfail:${request.ip}` })
+  const authFailures = fastify.createRateLimit({ max: limits.authFailures, timeWindow: MISS_WINDOW, keyGenerator: (request) => `authfail:${clientKey(request.ip)}` })
   fastify.decorate('authFailed', async (request: FastifyRequest) => {
     const counted = await authFailures(request)
     if (counted.isAllowed || !counted.isExceeded) return
@@ -96,13 +100,13 @@ export default fp(async function rateLimitPlugin (fastify) {
 
   const { linkStore } = fastify
   const misses = (request: FastifyRequest): Budget =>
-    ({ key: `budget:miss:${request.ip}`, mode: 'take', max: limits.redeemMisses, windowMs: MISS_WINDOW })
+    ({ key: `budget:miss:${clientKey(request.ip)}`, mode: 'take', max: limits.redeemMisses, windowMs: MISS_WINDOW })
   const passwordMisses = (request: FastifyRequest): Budget => ({
     key: `budget:pwmiss:${hashToken((request.params as { token: string }).token)}`, mode: 'take', max: limits.redeemMisses, windowMs: MISS_WINDOW
   })
   const spent = (request: FastifyRequest): { misses: Budget, budgets: Budget[] } => ({
     misses: misses(request),
-    budgets: [{ key: `budget:redeem:${request.ip}`, mode: 'take', max: limits.redeemPerMinute, windowMs: MINUTE }]
+    budgets: [{ key: `budget:redeem:${clientKey(request.ip)}`, mode: 'take', max: limits.redeemPerMinute, windowMs: MINUTE }]
   })
   // One link may take half of the checks (at least one): a hot link cannot starve the others.
   const passwordChecks = new ConcurrencyLimit(limits.passwordChecks, Math.max(1, Math.floor(limits.passwordChecks / 2)))

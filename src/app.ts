@@ -68,9 +68,9 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(auditPlugin)
   // Before any route (its own /metrics included), so that every route is documented.
   await app.register(openapiPlugin)
-  await app.register(metricsPlugin)
   await app.register(rateLimitPlugin)
   await app.register(authPlugin)
+  await app.register(metricsPlugin)
   await app.register(sweeperPlugin)
 
   await app.register(healthRoutes)

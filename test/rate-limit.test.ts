@@ -152,6 +152,30 @@ t.test('failed authentications are limited per client IP; valid tokens are not s
   t.equal(good.statusCode, 200, 'a valid token from the limited address still works')
 })
 
+t.test('auth failures are one budget per client, whatever the route: uploads, /metrics and restricted links count too', async (t) => {
+  const gw = await gateway(t, { ...limits({ authFailures: 4 }), metricsToken: 'the-metrics-token-0123456789' })
+  const restricted = await share(gw, { access: 'authenticated' })
+  const from = '192.0.2.60'
+  const codes = [
+    (await gw.app.inject({ url: '/v1/files', headers: { authorization: 'Bearer x.y.z' }, remoteAddress: from })).statusCode,
+    (await gw.app.inject({ method: 'POST', url: '/v1/files', headers: { authorization: 'Bearer x.y.z' }, remoteAddress: from })).statusCode,
+    (await gw.app.inject({ url: '/metrics', headers: { authorization: 'Bearer wrong' }, remoteAddress: from })).statusCode,
+    (await gw.app.inject({ url: `/s/${restricted}`, headers: { authorization: 'Bearer x.y.z' }, remoteAddress: from })).statusCode,
+    (await gw.app.inject({ method: 'POST', url: '/v1/files', headers: { authorization: 'Bearer x.y.z' }, remoteAddress: from })).statusCode,
+    (await gw.app.inject({ url: '/metrics', headers: { authorization: 'Bearer wrong' }, remoteAddress: from })).statusCode
+  ]
+  t.same(codes, [401, 401, 401, 401, 429, 429])
+})
+
+t.test('an IPv6 client is its /64, and an address is one client however it is spelt', async (t) => {
+  const gw = await gateway(t, limits({ redeemPerMinute: 2 }))
+  const token = await share(gw)
+  const from = async (ip: string): Promise<number> => (await gw.app.inject({ url: `/s/${token}`, remoteAddress: ip })).statusCode
+  t.same([await from('2001:db8:5:6::1'), await from('2001:db8:5:6:ffff::2'), await from('2001:DB8:5:6:0:0:0:3')], [302, 302, 429], 'one /64, one budget')
+  t.equal(await from('2001:db8:5:7::1'), 302, 'the next /64 is another client')
+  t.same([await from('198.51.100.70'), await from('::ffff:198.51.100.70'), await from('::ffff:198.51.100.70')], [302, 302, 429], 'IPv4-mapped is the IPv4 client')
+})
+
 t.test('two instances on one Redis share one budget', async (t) => {
   const prefix = `${redis.keyPrefix}shared:`
   const a = await gateway(t, limits({ redeemPerMinute: 3 }), prefix)

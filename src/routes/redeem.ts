@@ -56,6 +56,8 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const sub = jwtSubject(request)
       return sub === '' ? null : sub
     } catch {
+      // Counted like any failed bearer token (past AUTH_FAILURE_LIMIT: a 429).
+      await fastify.authFailed(request)
       throw unauthenticated('The bearer token is invalid')
     }
   }
