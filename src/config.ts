@@ -1,6 +1,7 @@
 // Configuration comes from the environment only, validated once at start.
 import { randomBytes } from 'node:crypto'
 import { Ajv } from 'ajv'
+import ipaddr from 'ipaddr.js'
 
 export type ChecksumMode = 'WHEN_REQUIRED' | 'WHEN_SUPPORTED'
 
@@ -102,7 +103,7 @@ const schema = {
     REDIS_CLUSTER_NODES: { type: 'string' },
     S3_BUCKET: { type: 'string', pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$', expected: 'a bucket name: 3 to 63 lower-case letters, digits, dots or dashes, beginning and ending with a letter or digit, e.g. my-files' },
     S3_ENDPOINT: { type: 'string', pattern: '^https?://', expected: 'the http or https URL the gateway reaches the store at, e.g. http://minio:9000' },
-    S3_PUBLIC_ENDPOINT: { type: 'string', pattern: HTTP_URL, expected: 'the http or https URL clients reach the store at, with no query or fragment, e.g. http://localhost:9000' },
+    S3_PUBLIC_ENDPOINT: { type: 'string', pattern: HTTP_URL, expected: 'the origin clients reach the store at (http or https, host and port, no path), e.g. http://localhost:9000' },
     S3_REGION: { type: 'string', pattern: '^[a-z0-9-]+$', expected: 'a region name of lower-case letters, digits and dashes, e.g. eu-west-1' },
     S3_FORCE_PATH_STYLE: { type: 'boolean', default: false },
     S3_CHECKSUMS: { enum: ['WHEN_REQUIRED', 'WHEN_SUPPORTED'] },
@@ -147,12 +148,39 @@ export function parseSize (value: string): number {
   return Math.floor(Number(m[1]) * unit)
 }
 
-/** "true", "false", a hop count, or a comma list of addresses and CIDRs. */
+/** "true", "false", a hop count, or a comma list of addresses and CIDRs (each checked). */
 function parseTrustProxy (value: string | undefined): boolean | number | string[] {
   if (value === undefined || value === 'false') return false
   if (value === 'true') return true
   if (/^[0-9]+$/.test(value)) return Number(value)
-  return value.split(',').map((s) => s.trim())
+  const entries = value.split(',').map((s) => s.trim())
+  for (const entry of entries) {
+    if (ipaddr.isValid(entry)) continue
+    try {
+      ipaddr.parseCIDR(entry)
+    } catch {
+      throw new ConfigError(`TRUST_PROXY must be true, false, a hop count, or a comma list of addresses and CIDRs such as 10.0.0.0/8 or 2001:db8::/32 (${JSON.stringify(entry)} is none of these)`)
+    }
+  }
+  return entries
+}
+
+/**
+ * A URL variable that `new URL` reads (the schema's pattern admits `http://a b`), with no
+ * credentials in it; `originOnly`: nothing after the host and port either.
+ */
+function checkUrl (name: string, value: string | undefined, { originOnly = false } = {}): void {
+  if (value === undefined) return
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new ConfigError(`${name} must be ${expectation(name)} (got ${JSON.stringify(value)}, which is not a URL)`)
+  }
+  if (url.username !== '' || url.password !== '') throw new ConfigError(`${name} must not hold a user name or password`)
+  if (originOnly && url.pathname !== '/') {
+    throw new ConfigError(`${name} must be an origin: scheme, host and port, no path (got ${JSON.stringify(value)}); presigned URLs are signed for the path the store sees`)
+  }
 }
 
 /** "host:port, [::1]:port" → nodes; throws a ConfigError naming the variable. */
@@ -184,10 +212,19 @@ export function redisUrlSettings (url: string): RedisUrlSettings {
   const db = /^\/?([0-9]*)$/.exec(parsed.pathname)?.[1]
   if (db === undefined) throw new ConfigError('REDIS_URL must name its database as a number (redis://host/2)')
   return {
-    ...(parsed.username !== '' ? { username: decodeURIComponent(parsed.username) } : {}),
-    ...(parsed.password !== '' ? { password: decodeURIComponent(parsed.password) } : {}),
+    ...(parsed.username !== '' ? { username: decodeRedisUrlPart(parsed.username) } : {}),
+    ...(parsed.password !== '' ? { password: decodeRedisUrlPart(parsed.password) } : {}),
     db: Number(db),
     tls: parsed.protocol === 'rediss:'
+  }
+}
+
+/** A user name or password of REDIS_URL; a bad percent-escape is named without the value (a secret). */
+function decodeRedisUrlPart (value: string): string {
+  try {
+    return decodeURIComponent(value)
+  } catch {
+    throw new ConfigError('REDIS_URL has a bad percent-escape in its user name or password (write % as %25)')
   }
 }
 
@@ -213,6 +250,7 @@ function redisConfig (str: (name: string) => string | undefined): RedisConfig | 
     }
     return { topology: 'cluster', nodes: parseNodes('REDIS_CLUSTER_NODES', cluster), url, keyPrefix }
   }
+  if (url !== null) redisUrlSettings(url)
   return url === null ? null : { topology: 'single', url, keyPrefix }
 }
 
@@ -280,6 +318,9 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
 
   const port = num('PORT')
   const redis = redisConfig(str)
+  checkUrl('PUBLIC_URL', str('PUBLIC_URL'))
+  checkUrl('S3_ENDPOINT', str('S3_ENDPOINT'))
+  checkUrl('S3_PUBLIC_ENDPOINT', str('S3_PUBLIC_ENDPOINT'), { originOnly: true })
   const endpoint = str('S3_ENDPOINT')
   const s3 = str('S3_BUCKET') !== undefined
     ? {

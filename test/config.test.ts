@@ -145,8 +145,8 @@ t.test('S3 settings', async (t) => {
 t.test('S3_PUBLIC_ENDPOINT: where clients reach the store, when the gateway reaches it elsewhere', async (t) => {
   const compose = loadConfig({ S3_BUCKET: 'linkgate', S3_ENDPOINT: 'http://minio:9000', S3_PUBLIC_ENDPOINT: 'http://localhost:9000', JWT_SECRET: SECRET })
   t.match(compose.s3, { endpoint: 'http://minio:9000', publicEndpoint: 'http://localhost:9000' })
-  t.equal(loadConfig({ S3_BUCKET: 'b-1', S3_PUBLIC_ENDPOINT: 'https://files.example.com/s3', JWT_SECRET: SECRET }).s3?.publicEndpoint, 'https://files.example.com/s3')
-  for (const bad of ['localhost:9000', 'ftp://x', 'http://x/?q=1', 'https://']) {
+  t.equal(loadConfig({ S3_BUCKET: 'b-1', S3_PUBLIC_ENDPOINT: 'https://files.example.com:8443', JWT_SECRET: SECRET }).s3?.publicEndpoint, 'https://files.example.com:8443')
+  for (const bad of ['localhost:9000', 'ftp://x', 'http://x/?q=1', 'https://', 'https://files.example.com/s3']) {
     t.ok(configError({ S3_BUCKET: 'b-1', S3_PUBLIC_ENDPOINT: bad, JWT_SECRET: SECRET }).message.startsWith('S3_PUBLIC_ENDPOINT '), bad)
   }
 })
@@ -283,4 +283,24 @@ t.test('a misspelt variable is named with the one it resembles; other programs\'
     { name: 'REDIS_UR', meant: 'REDIS_URL' },
     { name: 'LOGLEVEL', meant: 'LOG_LEVEL' }
   ])
+})
+
+t.test('what the patterns let through is checked too: URLs that do not parse, bad CIDRs, credentials where none belong', async (t) => {
+  const refused = (env: Record<string, string>, message: RegExp): void => {
+    t.throws(() => loadConfig(env), message, JSON.stringify(env))
+    try {
+      loadConfig(env)
+    } catch (err) {
+      t.ok(err instanceof ConfigError, 'a ConfigError: one line at start, not a stack')
+    }
+  }
+  refused({ TRUST_PROXY: '1.2.3.4/99' }, /TRUST_PROXY must be true, false, a hop count, or a comma list of addresses and CIDRs[^]*"1\.2\.3\.4\/99" is none/)
+  refused({ TRUST_PROXY: '10.0.0.0/8, ::::' }, /"::::" is none of these/)
+  refused({ PUBLIC_URL: 'http://a b' }, /PUBLIC_URL must be [^]*which is not a URL/)
+  refused({ PUBLIC_URL: 'https://user:pw@files.example.com' }, /PUBLIC_URL must not hold a user name or password/)
+  refused({ S3_BUCKET: 'bucket', JWT_SECRET: 'x'.repeat(32), S3_ENDPOINT: 'http://[' }, /S3_ENDPOINT must be [^]*not a URL/)
+  refused({ S3_BUCKET: 'bucket', JWT_SECRET: 'x'.repeat(32), S3_PUBLIC_ENDPOINT: 'http://localhost:9000/prefix' }, /S3_PUBLIC_ENDPOINT must be an origin/)
+  refused({ REDIS_URL: 'redis://:p%zz@h', JWT_SECRET: 'x'.repeat(32) }, /^REDIS_URL has a bad percent-escape in its user name or password \(write % as %25\)$/)
+  t.notMatch(String((() => { try { loadConfig({ REDIS_URL: 'redis://:s3cr3t%zz@h', JWT_SECRET: 'x'.repeat(32) }) } catch (err) { return (err as Error).message } })()), /s3cr3t/, 'the password is not repeated')
+  t.same(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 2001:db8::/32, 192.0.2.1' }).trustProxy, ['10.0.0.0/8', '2001:db8::/32', '192.0.2.1'])
 })

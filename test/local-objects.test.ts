@@ -51,3 +51,26 @@ t.test('HEAD of a signed /o/ URL: the headers of GET, no body, the right content
   const tampered = await raw('HEAD', path.replace('ct=', 'ct=x'))
   t.equal(tampered.status, 403, 'a tampered URL is refused to HEAD too')
 })
+
+t.test('with ALLOW_ACTIVE_INLINE, an active type served from the gateway\'s own origin runs in a sandbox', async (t) => {
+  const lax = await buildTestApp(t, {}, { allowActiveInline: true })
+  await lax.app.listen({ host: '127.0.0.1', port: 0 })
+  const laxBase = `http://127.0.0.1:${(lax.app.server.address() as { port: number }).port}`
+  const served = async (type: string): Promise<Headers> => {
+    const up = await fetch(`${laxBase}/v1/files?filename=f`, { method: 'POST', headers: { authorization: lax.auth(), 'content-type': type }, body: '<script>alert(1)</script>' })
+    const { id } = await up.json() as { id: string }
+    const mint = await fetch(`${laxBase}/v1/files/${id}/links`, { method: 'POST', headers: { authorization: lax.auth(), 'content-type': 'application/json' }, body: '{"disposition":"inline"}' })
+    const { token } = await mint.json() as { token: string }
+    const redirect = await fetch(`${laxBase}/s/${token}`, { redirect: 'manual' })
+    // The URL names PUBLIC_URL (gateway.test): the same path, on this server.
+    const location = new URL(redirect.headers.get('location') ?? '')
+    const res = await fetch(`${laxBase}${location.pathname}${location.search}`)
+    await res.arrayBuffer()
+    return res.headers
+  }
+  const html = await served('text/html')
+  t.match(html.get('content-disposition'), /^inline/, 'inline, as ALLOW_ACTIVE_INLINE allows')
+  t.equal(html.get('content-security-policy'), 'sandbox', 'but sandboxed: not the gateway\'s origin')
+  const png = await served('image/png')
+  t.equal(png.get('content-security-policy'), null, 'a type that cannot run script needs none')
+})

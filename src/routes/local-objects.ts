@@ -2,6 +2,7 @@
 // (the embedded stand-in for a presigned S3 URL). Tampered or expired → 403.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { isInlineSafe } from '../domain/disposition-policy.js'
 import { HttpError, notFound } from '../errors.js'
 import { ProblemSchema } from '../schemas.js'
 import type { LocalObjectStore } from '../stores/local-object-store.js'
@@ -36,7 +37,10 @@ const localObjectRoutes: FastifyPluginAsyncTypebox<{ store: LocalObjectStore }> 
         'content-length': object.size,
         'cache-control': 'private, no-store',
         'x-content-type-options': 'nosniff',
-        'referrer-policy': 'no-referrer'
+        'referrer-policy': 'no-referrer',
+        // These URLs are on the gateway's own origin: a type that could run script (served
+        // inline only with ALLOW_ACTIVE_INLINE) runs in a sandbox, an origin of its own.
+        ...(isInlineSafe(verdict.contentType) ? {} : { 'content-security-policy': 'sandbox' })
       })
       return await reply.send(request.method === 'HEAD' ? undefined : object.stream())
     }
