@@ -145,6 +145,19 @@ export default fp(async function errorsPlugin (fastify) {
     if (route.schema?.querystring === undefined) route.schema = { ...route.schema, querystring: NO_QUERY }
   })
 
+  // Likewise a body where a route takes none (DELETE /v1/links/:id with options it would
+  // ignore), unless the route streams its body itself (uploads).
+  async function noBody (request: FastifyRequest): Promise<void> {
+    const { body } = request
+    if (body !== undefined && body !== null && body !== '') throw badRequest('LG_BAD_REQUEST', `${request.method} ${request.routeOptions.url ?? ''} takes no body`)
+  }
+  fastify.addHook('onRoute', (route) => {
+    const methods = [route.method].flat()
+    const streams = (route.config as { streamsBody?: boolean } | undefined)?.streamsBody === true
+    if (route.schema?.body !== undefined || streams || !methods.some((m) => ['POST', 'PUT', 'PATCH', 'DELETE'].includes(m))) return
+    route.preValidation = [noBody, ...[route.preValidation ?? []].flat()]
+  })
+
   fastify.setNotFoundHandler(function onNotFound (request, reply) {
     // curl -T without -X POST sends a PUT.
     const hint = request.method === 'PUT' && request.url.startsWith('/v1/files') ? ': uploads are POST (with curl -T, add -X POST)' : ''

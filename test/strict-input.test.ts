@@ -107,3 +107,13 @@ t.test('a body without its content type says which one to send', async (t) => {
   const put = await app.inject({ method: 'PUT', url: '/v1/files?filename=x', headers: { authorization: auth('media') }, body: 'x' })
   t.match(put.json(), { status: 404, detail: /uploads are POST \(with curl -T, add -X POST\)/ })
 })
+
+t.test('a route that takes no body refuses one, rather than ignore what it would not do', async (t) => {
+  const file = (await upload('nobody')).json()
+  const link = (await app.inject({ method: 'POST', url: `/v1/files/${file.id}/links`, headers: { authorization: auth('nobody') }, body: {} })).json()
+  const withBody = await app.inject({ method: 'DELETE', url: `/v1/links/${link.id}`, headers: { authorization: auth('nobody') }, body: { revokeAt: '2030-01-01' } })
+  t.equal(withBody.statusCode, 400)
+  t.match(withBody.json(), { code: 'LG_BAD_REQUEST', detail: 'DELETE /v1/links/:id takes no body' })
+  t.equal((await app.inject({ url: `/v1/links/${link.id}`, headers: { authorization: auth('nobody') } })).json().status, 'active', 'the link was not revoked')
+  t.equal((await app.inject({ method: 'DELETE', url: `/v1/links/${link.id}`, headers: { authorization: auth('nobody') } })).statusCode, 204, 'without one it is')
+})
