@@ -243,7 +243,7 @@ t.test('a bad value is explained in words with an example, never as a regular ex
     [{ REDIS_SENTINELS: 's1:26379', REDIS_SENTINEL_NAME: 'has space', JWT_SECRET: SECRET }, 'REDIS_SENTINEL_NAME must be a name of up to 128 letters, digits, dots, dashes or underscores, e.g. mymaster (got "has space")'],
     [{ S3_BUCKET: 'My_Bucket', JWT_SECRET: SECRET }, 'S3_BUCKET must be a bucket name: 3 to 63 lower-case letters, digits, dots or dashes, beginning and ending with a letter or digit, e.g. my-files (got "My_Bucket")'],
     [{ S3_BUCKET: 'b-1', S3_ENDPOINT: 'minio:9000', JWT_SECRET: SECRET }, 'S3_ENDPOINT must be the http or https URL the gateway reaches the store at, e.g. http://minio:9000 (got "minio:9000")'],
-    [{ S3_BUCKET: 'b-1', S3_PUBLIC_ENDPOINT: 'localhost:9000', JWT_SECRET: SECRET }, 'S3_PUBLIC_ENDPOINT must be the http or https URL clients reach the store at, with no query or fragment, e.g. http://localhost:9000 (got "localhost:9000")'],
+    [{ S3_BUCKET: 'b-1', S3_PUBLIC_ENDPOINT: 'localhost:9000', JWT_SECRET: SECRET }, 'S3_PUBLIC_ENDPOINT must be the origin clients reach the store at (http or https, host and port, no path), e.g. http://localhost:9000 (got "localhost:9000")'],
     [{ S3_BUCKET: 'b-1', S3_REGION: 'EU West', JWT_SECRET: SECRET }, 'S3_REGION must be a region name of lower-case letters, digits and dashes, e.g. eu-west-1 (got "EU West")'],
     [{ S3_BUCKET: 'b-1', S3_CHECKSUMS: 'ALWAYS', JWT_SECRET: SECRET }, 'S3_CHECKSUMS must be one of WHEN_REQUIRED, WHEN_SUPPORTED (got "ALWAYS")'],
     [{ MAX_UPLOAD_BYTES: '10G' }, 'MAX_UPLOAD_BYTES must be a number of bytes, optionally with a unit (B, KB, MB, GB, TB, KiB, MiB, GiB or TiB), e.g. 10GiB, 500MB or 1048576 (got "10G")'],
