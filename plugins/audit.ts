@@ -10,11 +10,12 @@ import { appendFileSync } from 'node:fs'
 import { mkdir, open } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { pino } from 'pino'
-import { jwtSubject } from './auth.js'
+import { jwtSubject } from '../src/identity.js'
 import { ConfigError } from '../src/config.js'
 import { withTimeout } from '../src/with-timeout.js'
 import { auditEvent, type AuditEvent, type AuditEventName, type AuditFields } from '../src/audit.js'
-import { LINK_HISTORY_GRACE_MS, LINK_HISTORY_MAX, type HistoryBatch, type LinkRecord } from '../src/stores/link-store.js'
+import { LINK_HISTORY_GRACE_MS, LINK_HISTORY_MAX, type HistoryBatch } from '../src/stores/link-history.js'
+import type { LinkRecord } from '../src/stores/link-store.js'
 
 /** `request` null: the gateway acting on its own (the retention sweeper). */
 export type Audit = (request: FastifyRequest | null, event: AuditEventName, fields?: AuditFields, link?: LinkRecord | null) => void
@@ -105,7 +106,7 @@ export default fp(async function auditPlugin (fastify) {
     if (historiesScheduled !== undefined) clearTimeout(historiesScheduled)
     historiesScheduled = undefined
     for (const [linkId, { lifecycle, denials, keepUntil, log }] of pending) {
-      const write = fastify.linkStore.appendEvents(linkId, { lifecycle, denials }, keepUntil)
+      const write = fastify.linkHistory.appendEvents(linkId, { lifecycle, denials }, keepUntil)
         .catch((err: Error) => { log.warn({ err: { message: err.message } }, 'audit history write failed') })
         .finally(() => { writing.delete(write) })
       writing.add(write)
@@ -160,4 +161,4 @@ export default fp(async function auditPlugin (fastify) {
       })
     })
   })
-}, { name: 'audit', dependencies: ['link-store'] })
+}, { name: 'audit', dependencies: ['stores'] })

@@ -17,12 +17,6 @@ declare module 'fastify' {
   }
 }
 
-/** The `sub` of a request whose JWT was verified (by authenticate or jwtVerify), else null. */
-export function jwtSubject (request: FastifyRequest): string | null {
-  const user = (request as { user?: { sub?: unknown } }).user
-  return typeof user?.sub === 'string' ? user.sub : null
-}
-
 /** Clocks of issuers and gateways differ a little: exp, nbf and iat are checked with this slack. */
 const CLOCK_TOLERANCE_MS = 30_000
 

@@ -1,70 +1,13 @@
 // One error handler and one not-found handler: every error is an RFC 9457 problem
 // (application/problem+json) with a stable `code`, or a page for browsers; 5xx details
 // stay in the log.
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyError, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { STATUS_CODES } from 'node:http'
-import type { Socket } from 'node:net'
-import { redactUrl } from '../src/logger.js'
 import { HttpError, badRequest } from '../src/errors.js'
-import { sendError, type Problem } from '../src/problem.js'
-import { isRedisUnavailable } from '../src/stores/redis-link-store.js'
-
-// Codes from Fastify and its plugins (FST_*) are theirs to change: clients get ours.
-const CODES_BY_STATUS: Record<number, string> = {
-  404: 'LG_NOT_FOUND',
-  408: 'LG_REQUEST_TIMEOUT',
-  413: 'LG_PAYLOAD_TOO_LARGE',
-  414: 'LG_URI_TOO_LONG',
-  415: 'LG_UNSUPPORTED_MEDIA_TYPE',
-  429: 'LG_RATE_LIMITED',
-  431: 'LG_HEADERS_TOO_LARGE'
-}
-
-function publicCode (code: string | undefined, status: number): string {
-  if (code?.startsWith('LG_') === true) return code
-  return status >= 500 ? 'LG_INTERNAL' : (CODES_BY_STATUS[status] ?? 'LG_BAD_REQUEST')
-}
-
-/**
- * The server option `frameworkErrors`: errors raised before routing (a bad URL, an
- * over-long path segment). Their messages echo the path, which may hold a token, so
- * they are neither passed on nor logged.
- */
-export function frameworkErrors (error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const status = error.statusCode ?? 400
-  return sendError(request, reply.header('cache-control', 'no-store'), status, publicCode(undefined, status),
-    status === 414 ? 'A path segment is too long' : status >= 500 ? 'Internal Server Error' : 'Malformed request')
-}
-
-// Node's own answers to what never became a request, as problems (llhttp's error codes).
-const CLIENT_ERRORS: Record<string, { status: number, detail: string }> = {
-  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, detail: 'The request headers were not received in time' },
-  HPE_HEADER_OVERFLOW: { status: 431, detail: 'The request headers are too large' }
-}
-const MALFORMED = { status: 400, detail: 'Malformed HTTP request' }
-
-/**
- * The server option `clientErrorHandler`: malformed HTTP, header overflow, header timeout.
- * The error carries the raw bytes received (Authorization, tokens, passwords): only its
- * code is logged.
- */
-export function clientErrorHandler (this: FastifyInstance, error: Error & { code?: string }, socket: Socket): void {
-  if (error.code === 'ECONNRESET' || socket.destroyed) return
-  const { status, detail } = CLIENT_ERRORS[error.code ?? ''] ?? MALFORMED
-  const code = publicCode(undefined, status)
-  this.log.debug({ clientError: error.code, status, code }, 'malformed request refused')
-  // As Node does: never write into a response that has begun.
-  const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage
-  if (socket.writable && inFlight?.headersSent !== true) {
-    const title = STATUS_CODES[status] ?? 'Error'
-    const problem: Problem = { type: 'about:blank', title, status, detail, code }
-    const body = JSON.stringify(problem)
-    socket.write(`HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json; charset=utf-8\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`)
-  }
-  socket.destroy()
-}
+import { publicCode } from '../src/framework-errors.js'
+import { redactUrl } from '../src/logger.js'
+import { sendError } from '../src/problem.js'
+import { isRedisUnavailable } from '../src/stores/redis-errors.js'
 
 /**
  * The detail of a schema failure, in words a person can act on. An unknown property is
@@ -120,23 +63,6 @@ export default fp(async function errorsPlugin (fastify) {
     request.log.info({ code: error.code, status }, error.message)
     const detail = status === 415 ? `${error.message}: ${MEDIA_TYPES}` : error.message
     return sendError(request, reply, status, publicCode(error.code, status), detail)
-  })
-
-  // Ajv coerces a query value like "1e400" to Infinity and then skips its range checks
-  // (a coerced non-finite number is not re-checked): the routes that take numbers refuse
-  // such numbers (the others pay nothing for it).
-  async function finiteNumbers (request: FastifyRequest): Promise<void> {
-    for (const [part, value] of [['querystring', request.query], ['params', request.params], ['body', request.body]] as const) {
-      if (value === null || typeof value !== 'object') continue
-      for (const [name, field] of Object.entries(value)) {
-        if (typeof field === 'number' && !Number.isFinite(field)) throw badRequest('LG_BAD_REQUEST', `${part}/${name} must be a finite number`)
-      }
-    }
-  }
-  fastify.addHook('onRoute', (route) => {
-    const { querystring, params, body } = route.schema ?? {}
-    if (!/"type":"(number|integer)"/.test(JSON.stringify([querystring, params, body]))) return
-    route.preHandler = [finiteNumbers, ...[route.preHandler ?? []].flat()]
   })
 
   // A route that declares no query string takes none: an unknown parameter is refused like

@@ -1,10 +1,12 @@
-// Wires the ObjectStore port: S3 when S3_BUCKET is set, a local directory otherwise.
+// Wires the ObjectStore port: S3 when S3_BUCKET is set, a local directory otherwise (whose
+// gateway-signed URLs this plugin also serves, at /o/*).
 import { S3Client } from '@aws-sdk/client-s3'
 import fp from 'fastify-plugin'
 import { resolve } from 'node:path'
 import { ConfigError } from '../src/config.js'
 import { withTimeout } from '../src/with-timeout.js'
 import { deriveKey } from '../src/domain/secrets.js'
+import localObjectRoutes from '../src/routes/local-objects.js'
 import { LocalObjectStore } from '../src/stores/local-object-store.js'
 import type { ObjectStore } from '../src/stores/object-store.js'
 import { S3ObjectStore } from '../src/stores/s3-object-store.js'
@@ -42,6 +44,8 @@ export default fp<ObjectStorePluginOptions>(async function objectStorePlugin (fa
     })
     fastify.decorate('s3Client', null)
     fastify.decorate('objectStore', store)
+    // Its URLs point back at the gateway, which serves them.
+    await fastify.register(localObjectRoutes, { store })
     return
   }
   const client = new S3Client({

@@ -24,9 +24,10 @@ import fp from 'fastify-plugin'
 import { clientKey } from '../src/domain/client-key.js'
 import { ConcurrencyLimit } from '../src/domain/concurrency-limit.js'
 import { hashToken } from '../src/domain/tokens.js'
-import { jwtSubject } from './auth.js'
+import { jwtSubject } from '../src/identity.js'
 import { HttpError } from '../src/errors.js'
-import type { Budget, BudgetVerdict, LinkRecord } from '../src/stores/link-store.js'
+import type { Budget, BudgetVerdict } from '../src/stores/budget-store.js'
+import type { LinkRecord } from '../src/stores/link-store.js'
 
 const MINUTE = 60_000
 const MISS_WINDOW = 10 * MINUTE
@@ -98,7 +99,7 @@ export default fp(async function rateLimitPlugin (fastify) {
     throw tooManyRequests(wait, { 'retry-after': String(wait), 'ratelimit-limit': String(counted.max), 'ratelimit-remaining': '0', 'ratelimit-reset': String(wait) })
   })
 
-  const { linkStore } = fastify
+  const { budgetStore } = fastify
   const misses = (request: FastifyRequest): Budget =>
     ({ key: `budget:miss:${clientKey(request.ip)}`, mode: 'take', max: limits.redeemMisses, windowMs: MISS_WINDOW })
   const passwordMisses = (request: FastifyRequest): Budget => ({
@@ -131,14 +132,14 @@ export default fp(async function rateLimitPlugin (fastify) {
     try {
       // Spend first: a guess is counted before it is checked, whatever runs in parallel.
       const reserved = [misses(request), passwordMisses(request)]
-      const verdict = await linkStore.spend(reserved)
+      const verdict = await budgetStore.spend(reserved)
       if (!verdict.ok) {
         // A refused reservation is no guess: give back what it took (the refused budget
         // counted too), so that the counts stay those of the checks that ran.
-        await linkStore.refund(reserved.slice(0, reserved.indexOf(verdict.refused) + 1))
+        await budgetStore.refund(reserved.slice(0, reserved.indexOf(verdict.refused) + 1))
         throw refusal(request, verdict, link)
       }
-      return { refund: async () => { await linkStore.refund(reserved) }, release }
+      return { refund: async () => { await budgetStore.refund(reserved) }, release }
     } catch (err) {
       release()
       throw err
@@ -151,12 +152,12 @@ export default fp(async function rateLimitPlugin (fastify) {
     passwordAttempt,
     async admit (request) {
       const { misses, budgets } = spent(request)
-      const verdict = await linkStore.spend([misses, ...budgets])
+      const verdict = await budgetStore.spend([misses, ...budgets])
       if (verdict.ok) return
       // Refused: nothing was looked up, so nothing was missed.
-      await linkStore.refund([misses])
+      await budgetStore.refund([misses])
       throw refusal(request, verdict)
     },
-    notAMiss: async (request) => { await linkStore.refund([misses(request)]) }
+    notAMiss: async (request) => { await budgetStore.refund([misses(request)]) }
   } satisfies RedeemGuard)
-}, { name: 'rate-limit', dependencies: ['redis', 'link-store', 'audit'] })
+}, { name: 'rate-limit', dependencies: ['redis', 'stores', 'audit'] })

@@ -69,4 +69,4 @@ export default fp(async function sweeperPlugin (fastify) {
     clearInterval(timer)
     await running
   })
-}, { name: 'sweeper', dependencies: ['link-store', 'object-store', 'audit'] })
+}, { name: 'sweeper', dependencies: ['stores', 'object-store', 'audit'] })

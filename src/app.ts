@@ -1,29 +1,14 @@
-// Builds the application: plugins in the order they depend on each other, then routes.
-// The server entry (server.ts) and the tests both start from here.
+// Builds the application: the plugins of plugins/ in the order they depend on each other,
+// then the routes. The server entry (server.ts) and the tests both start from here.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { IncomingMessage } from 'node:http'
-import auditPlugin from '../plugins/audit.js'
-import authPlugin from '../plugins/auth.js'
-import bodyTimeoutPlugin from '../plugins/body-timeout.js'
-import errorsPlugin, { clientErrorHandler, frameworkErrors } from '../plugins/errors.js'
-import linkStorePlugin from '../plugins/link-store.js'
-import metricsPlugin from '../plugins/metrics.js'
-import rateLimitPlugin from '../plugins/rate-limit.js'
-import objectStorePlugin, { type ObjectStorePluginOptions } from '../plugins/object-store.js'
-import openapiPlugin from '../plugins/openapi.js'
-import redisPlugin from '../plugins/redis.js'
-import shutdownPlugin from '../plugins/shutdown.js'
-import sweeperPlugin from '../plugins/sweeper.js'
 import { checkForwardedFor, trustRule } from './client-address.js'
 import type { Config } from './config.js'
-import filesRoutes from './routes/files.js'
+import { clientErrorHandler, frameworkErrors } from './framework-errors.js'
 import healthRoutes from './routes/health.js'
-import linksRoutes from './routes/links.js'
-import localObjectRoutes from './routes/local-objects.js'
 import redeemRoutes from './routes/redeem.js'
-import uploadRoute from './routes/upload.js'
-import { LocalObjectStore } from './stores/local-object-store.js'
+import v1Routes from './routes/v1.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -31,9 +16,32 @@ declare module 'fastify' {
   }
 }
 
-export interface AppOptions extends ObjectStorePluginOptions {
+export interface AppOptions {
   logger?: FastifyServerOptions['logger']
+  /** Static S3 credentials; production leaves this unset and uses the SDK's default chain. */
+  s3Credentials?: { accessKeyId: string, secretAccessKey: string } | undefined
 }
+
+/**
+ * The plugins (plugins/<name>.ts), in the order they depend on each other; each also names
+ * its dependencies, which Fastify checks. They are loaded by name: src/ is what plugins are
+ * built from, and imports none of them. The order is the architecture, see plugins/README.md.
+ */
+const PLUGINS = [
+  'shutdown', // first: every response while closing says Connection: close
+  'errors', // one error handler; before the routes (its onRoute hooks)
+  'finite-numbers',
+  'body-timeout',
+  'redis', // null in embedded mode
+  'stores', // LinkStore, BudgetStore, LinkHistory
+  'audit',
+  'openapi', // before any route, so that every route is documented
+  'object-store', // and, in embedded mode, its /o/* route
+  'rate-limit',
+  'auth',
+  'metrics',
+  'sweeper'
+] as const
 
 export async function buildApp (config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
   const trust = trustRule(config.trustProxy)
@@ -59,25 +67,10 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.decorate('config', config)
-  await app.register(shutdownPlugin)
-  await app.register(errorsPlugin)
-  await app.register(bodyTimeoutPlugin)
-  await app.register(redisPlugin)
-  await app.register(linkStorePlugin)
-  await app.register(objectStorePlugin, { s3Credentials: options.s3Credentials })
-  await app.register(auditPlugin)
-  // Before any route (its own /metrics included), so that every route is documented.
-  await app.register(openapiPlugin)
-  await app.register(rateLimitPlugin)
-  await app.register(authPlugin)
-  await app.register(metricsPlugin)
-  await app.register(sweeperPlugin)
+  for (const name of PLUGINS) await app.register(import(`../plugins/${name}.js`), { s3Credentials: options.s3Credentials })
 
   await app.register(healthRoutes)
-  await app.register(uploadRoute)
-  await app.register(filesRoutes)
-  await app.register(linksRoutes)
+  await app.register(v1Routes, { prefix: '/v1' })
   await app.register(redeemRoutes)
-  if (app.objectStore instanceof LocalObjectStore) await app.register(localObjectRoutes, { store: app.objectStore })
   return app
 }

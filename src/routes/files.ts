@@ -7,10 +7,8 @@ import { FileSchema, IdParamsSchema, PageQuerySchema, PageSchema, errorResponses
 const filesRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const { linkStore, objectStore } = fastify
   const { signedUrlTtl } = fastify.config
-  fastify.addHook('onRequest', fastify.authenticate)
-  fastify.addHook('preHandler', fastify.apiRateLimit)
 
-  fastify.get('/v1/files', {
+  fastify.get('/files', {
     schema: {
       summary: "List the caller's files, newest first",
       querystring: PageQuerySchema,
@@ -21,11 +19,11 @@ const filesRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     return { items: page.items.map(fileView), next: page.next }
   })
 
-  fastify.get('/v1/files/:id', {
+  fastify.get('/files/:id', {
     schema: { summary: 'A file', params: IdParamsSchema, response: { 200: FileSchema, ...errorResponses } }
   }, async (request) => fileView(await ownFile(linkStore, request.params.id, request.user.sub)))
 
-  fastify.delete('/v1/files/:id', {
+  fastify.delete('/files/:id', {
     schema: { summary: 'Delete a file, its bytes and every link to it', params: IdParamsSchema, response: { 204: Type.Null(), ...errorResponses } }
   }, async (request, reply) => {
     await ownFile(linkStore, request.params.id, request.user.sub)
@@ -41,7 +39,7 @@ const filesRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     return await reply.code(204).send(null)
   })
 
-  fastify.get('/v1/files/:id/url', {
+  fastify.get('/files/:id/url', {
     schema: {
       summary: 'A fresh presigned download URL for the owner',
       params: IdParamsSchema,

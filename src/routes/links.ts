@@ -8,10 +8,8 @@ import { AuditEventSchema, IdParamsSchema, LinkOptionsSchema, LinkSchema, NewLin
 const linksRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const { linkStore } = fastify
   const share = shareDeps(fastify.config, linkStore)
-  fastify.addHook('onRequest', fastify.authenticate)
-  fastify.addHook('preHandler', fastify.apiRateLimit)
 
-  fastify.post('/v1/files/:id/links', {
+  fastify.post('/files/:id/links', {
     schema: {
       summary: 'Mint a share link for a file',
       params: IdParamsSchema,
@@ -26,7 +24,7 @@ const linksRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     return await reply.code(201).send(link.view)
   })
 
-  fastify.get('/v1/links', {
+  fastify.get('/links', {
     schema: {
       summary: "List the caller's links (never their tokens), newest first",
       querystring: PageQuerySchema,
@@ -38,11 +36,11 @@ const linksRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     return { items: page.items.map((l) => linkView(l, now)), next: page.next }
   })
 
-  fastify.get('/v1/links/:id', {
+  fastify.get('/links/:id', {
     schema: { summary: 'A link', params: IdParamsSchema, response: { 200: LinkSchema, ...errorResponses } }
   }, async (request) => linkView(await ownLink(linkStore, request.params.id, request.user.sub)))
 
-  fastify.get('/v1/links/:id/events', {
+  fastify.get('/links/:id/events', {
     schema: {
       summary: "A link's history: when, from which address and client it was redeemed or denied (newest first)",
       params: IdParamsSchema,
@@ -52,10 +50,10 @@ const linksRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request) => {
     await ownLink(linkStore, request.params.id, request.user.sub)
     await fastify.flushAudit()
-    return { items: await linkStore.listEvents(request.params.id, request.query.limit) }
+    return { items: await fastify.linkHistory.listEvents(request.params.id, request.query.limit) }
   })
 
-  fastify.delete('/v1/links/:id', {
+  fastify.delete('/links/:id', {
     schema: { summary: 'Revoke a link', params: IdParamsSchema, response: { 204: Type.Null(), ...errorResponses } }
   }, async (request, reply) => {
     const link = await ownLink(linkStore, request.params.id, request.user.sub)

@@ -33,7 +33,7 @@ interface Stored { filename: string, contentType: string, size: number, sha256: 
 
 const uploadRoute: FastifyPluginAsyncTypebox = async (fastify) => {
   const { maxUploadBytes, linkDefaultTtl, linkMaxTtl, fileMaxRetention, limits } = fastify.config
-  const { linkStore, objectStore } = fastify
+  const { linkStore, budgetStore, objectStore } = fastify
 
   // Every body but multipart is the file itself, streamed: no parser may buffer it.
   fastify.removeAllContentTypeParsers()
@@ -80,29 +80,49 @@ const uploadRoute: FastifyPluginAsyncTypebox = async (fastify) => {
   }
 
   /**
+   * What went wrong, as the client's mistake where it was one: @fastify/multipart's own
+   * errors by class, the client leaving by Node's codes, and busboy's parse errors (plain
+   * Errors, which carry no code) as a malformed body. Storage failures are HttpErrors already.
+   */
+  function uploadError (err: unknown, request: FastifyRequest): unknown {
+    if (err instanceof HttpError) return err
+    const { RequestFileTooLargeError, FilesLimitError, PartsLimitError, FieldsLimitError, PrototypeViolationError, PrematureCloseError } = fastify.multipartErrors
+    if (err instanceof RequestFileTooLargeError) return tooLarge(maxUploadBytes)
+    if (err instanceof FilesLimitError) return badRequest('LG_BAD_MULTIPART', 'Send exactly one file part, named "file"')
+    const message = err instanceof Error ? err.message : ''
+    if (err instanceof PartsLimitError || err instanceof FieldsLimitError || err instanceof PrototypeViolationError || err instanceof PrematureCloseError) {
+      return badRequest('LG_BAD_MULTIPART', `Malformed multipart body: ${message}`)
+    }
+    if ((err as { code?: string }).code === 'ECONNRESET' || message === 'aborted') return badRequest('LG_UPLOAD_ABORTED', 'The client closed the connection mid-upload')
+    if (request.isMultipart() && err instanceof Error && Object.getPrototypeOf(err) === Error.prototype) {
+      return badRequest('LG_BAD_MULTIPART', `Malformed multipart body: ${message}`)
+    }
+    return err
+  }
+
+  /**
    * Runs `work` holding one of the owner's UPLOAD_CONCURRENCY slots (across instances),
    * renewed while it runs: a user's uploads in progress are bounded, paused ones included.
    * All taken: a 429 before a byte of the body is read.
    */
   async function withUploadSlot<T> (request: FastifyRequest, owner: string, id: string, work: () => Promise<T>): Promise<T> {
     const slot = { key: `slots:uploads:${owner}`, id, max: limits.uploadConcurrency, leaseMs: SLOT_LEASE_MS }
-    if (!await linkStore.acquireSlot(slot)) {
+    if (!await budgetStore.acquireSlot(slot)) {
       throw new HttpError(429, 'LG_TOO_MANY_UPLOADS', `At most ${limits.uploadConcurrency} uploads at once: wait for one to finish (UPLOAD_CONCURRENCY)`, { connection: 'close' })
     }
     const renew = setInterval(() => {
-      linkStore.acquireSlot(slot).catch((err: Error) => { request.log.warn({ err: { message: err.message } }, 'upload slot not renewed') })
+      budgetStore.acquireSlot(slot).catch((err: Error) => { request.log.warn({ err: { message: err.message } }, 'upload slot not renewed') })
     }, SLOT_LEASE_MS / 3).unref()
     try {
       return await work()
     } finally {
       clearInterval(renew)
-      await linkStore.releaseSlot(slot.key, id)
+      await budgetStore.releaseSlot(slot.key, id)
         .catch((err: Error) => { request.log.warn({ err: { message: err.message } }, 'upload slot not released: it lapses with its lease') })
     }
   }
 
-  fastify.post('/v1/files', {
-    onRequest: [fastify.authenticate],
+  fastify.post('/files', {
     config: { rateLimit: fastify.rateLimits.upload, streamsBody: true },
     schema: {
       summary: 'Upload a file (multipart part "file", or the raw body)',
@@ -153,7 +173,7 @@ const uploadRoute: FastifyPluginAsyncTypebox = async (fastify) => {
         if (stored !== null) await objectStore.delete(key).catch((e: unknown) => request.log.error({ err: e, key }, 'orphan object left after a failed upload'))
         // The rest of a rejected body is not worth reading.
         reply.header('connection', 'close')
-        const error = uploadError(err, maxUploadBytes)
+        const error = uploadError(err, request)
         fastify.audit(request, 'file.upload_failed', { fileId: id, bytes: meter.bytes, reason: (error as { code?: string }).code ?? 'error' })
         throw error
       }
@@ -187,23 +207,6 @@ const uploadRoute: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     })
   })
-}
-
-/** Multipart and stream errors, mapped to what the client did wrong. */
-function uploadError (err: unknown, limit: number): unknown {
-  if (err instanceof HttpError) return err
-  const code = (err as { code?: string }).code
-  if (code === 'FST_REQ_FILE_TOO_LARGE') return tooLarge(limit)
-  if (code === 'FST_FILES_LIMIT') return badRequest('LG_BAD_MULTIPART', 'Send exactly one file part, named "file"')
-  if (typeof code === 'string' && code.startsWith('FST_') && code !== 'FST_INVALID_MULTIPART_CONTENT_TYPE') {
-    return badRequest('LG_BAD_MULTIPART', `Malformed multipart body: ${(err as Error).message}`)
-  }
-  const message = err instanceof Error ? err.message : ''
-  if (code === 'ECONNRESET' || message === 'aborted') return badRequest('LG_UPLOAD_ABORTED', 'The client closed the connection mid-upload')
-  if (/Unexpected end of (form|multipart data)|Malformed part header|Boundary not found|terminated early|needle cannot have a length/i.test(message)) {
-    return badRequest('LG_BAD_MULTIPART', `Malformed multipart body: ${message}`)
-  }
-  return err
 }
 
 export default uploadRoute

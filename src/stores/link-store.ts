@@ -1,7 +1,9 @@
 // The LinkStore port: file records and share links, with their download counters and TTLs.
-import type { AuditEvent } from '../audit.js'
+// Its redeem() spends the client's budgets (a BudgetStore's) in the same step, where the
+// store can: a redemption is one round trip (the one deliberate coupling of the ports).
 import type { Access } from '../domain/access.js'
 import type { Disposition } from '../domain/content-disposition.js'
+import type { Budget, BudgetVerdict } from './budget-store.js'
 
 export interface FileRecord {
   id: string
@@ -43,36 +45,6 @@ export interface LinkRecord {
 export type LinkStatus = 'active' | 'expired' | 'exhausted' | 'revoked'
 export type DenyReason = 'not_found' | Exclude<LinkStatus, 'active'>
 
-/**
- * A fixed-window counter that gates requests (a client's redemptions, its misses):
- * `take` counts one and refuses once the count is over `max`; `check` counts nothing and
- * refuses once the count has reached `max`. The window starts with the first count.
- */
-export interface Budget {
-  key: string
-  mode: 'take' | 'check'
-  max: number
-  windowMs: number
-}
-
-/**
- * One of at most `max` slots under `key` (a user's uploads in progress), held by `id` for
- * `leaseMs` unless taken again (which renews it): a holder that dies frees its slot when
- * its lease lapses.
- */
-export interface Slot {
-  key: string
-  id: string
-  max: number
-  leaseMs: number
-}
-
-/** Budgets are spent in order; the first refusal stops the rest (nothing after it counts). */
-export type BudgetVerdict =
-  | { ok: true }
-  /** `resetMs`: milliseconds until the refusing budget's window ends. */
-  | { ok: false, refused: Budget, resetMs: number }
-
 export type RedeemResult =
   | { ok: true, link: LinkRecord }
   | { ok: false, reason: DenyReason, link: LinkRecord | null }
@@ -104,21 +76,6 @@ export interface PageQuery { limit: number, after?: string | undefined }
 
 /** How long a link's record outlives its expiry, so that "expired" can be told from "unknown". */
 export const EXPIRED_LINK_GRACE_MS = 24 * 3600 * 1000
-/** How long a link's event history outlives the link, for the owner to look back. */
-export const LINK_HISTORY_GRACE_MS = 30 * 24 * 3600 * 1000
-/** Events kept per link and kind (the newest). */
-export const LINK_HISTORY_MAX = 1000
-
-/**
- * A link's new history entries, AuditEvents as JSON (as the audit log writes them, serialised
- * once), oldest first. Its own lifecycle (created, redeemed, revoked) and the denials are kept
- * apart, each capped, so that a flood of refused requests cannot push the lifecycle out.
- */
-export interface HistoryBatch {
-  lifecycle: string[]
-  denials: string[]
-}
-
 export interface LinkStore {
   putFile (file: FileRecord): Promise<void>
   getFile (id: string): Promise<FileRecord | null>
@@ -146,47 +103,8 @@ export interface LinkStore {
   redeem (tokenHash: string, options: RedeemOptions): Promise<RedeemResult>
   /** The link as it is, counting nothing; null when unknown. */
   peek (tokenHash: string): Promise<LinkRecord | null>
-  /** Spends `budgets` in order (see Budget), atomically where the store can. */
-  spend (budgets: Budget[]): Promise<BudgetVerdict>
-  /** Gives one count back to each budget (a reservation that was not used up); never below zero. */
-  refund (budgets: Budget[]): Promise<void>
-  /** Takes (or renews) a slot; false when all `max` are held by others. */
-  acquireSlot (slot: Slot): Promise<boolean>
-  releaseSlot (key: string, id: string): Promise<void>
-
-  /** Appends to the link's capped histories, kept until `keepUntil` (ms). */
-  appendEvents (linkId: string, batch: HistoryBatch, keepUntil: number): Promise<void>
-  /** Both kinds, newest first. */
-  listEvents (linkId: string, limit: number): Promise<AuditEvent[]>
 
   ping (): Promise<void>
-  close (): Promise<void>
-}
-
-/**
- * At most `limit` of a link's events (each list newest first), newest first: its lifecycle
- * (up to `limit`) whatever the denials, which fill what room is left, the newest of them.
- * Within one millisecond a denial counts as the newer: it is what follows a revocation or
- * the last download, while a denial and then a grant of the same link take longer.
- */
-export function mergeHistories (lifecycle: AuditEvent[], denials: AuditEvent[], limit: number): AuditEvent[] {
-  const kept = lifecycle.slice(0, limit)
-  const room = denials.slice(0, limit - kept.length)
-  const out: AuditEvent[] = []
-  let i = 0
-  let j = 0
-  while (i < kept.length || j < room.length) {
-    const x = kept[i]
-    const y = room[j]
-    if (y === undefined || (x !== undefined && x.time > y.time)) {
-      out.push(x as AuditEvent)
-      i++
-    } else {
-      out.push(y)
-      j++
-    }
-  }
-  return out
 }
 
 /** The state a link is in at `now`, for API responses. */

@@ -1,11 +1,10 @@
 // Embedded LinkStore: process memory, one instance only. Expired links are dropped lazily
 // and by a periodic sweep, so memory stays bounded by the live links.
 import { isGuarded } from '../domain/access.js'
-import type { AuditEvent } from '../audit.js'
+import type { BudgetStore } from './budget-store.js'
 import {
-  EXPIRED_LINK_GRACE_MS, LINK_HISTORY_MAX, isMiss, linkStatus, mergeHistories,
-  type Budget, type BudgetVerdict, type FileRecord, type HistoryBatch, type LinkRecord, type LinkStore, type Page, type PageQuery,
-  type RedeemOptions, type RedeemResult, type Slot
+  EXPIRED_LINK_GRACE_MS, isMiss, linkStatus,
+  type FileRecord, type LinkRecord, type LinkStore, type Page, type PageQuery, type RedeemOptions, type RedeemResult
 } from './link-store.js'
 
 function page<T extends { id: string }> (items: Iterable<T>, { limit, after }: PageQuery): Page<T> {
@@ -23,29 +22,18 @@ export class MemoryLinkStore implements LinkStore {
   readonly #byToken = new Map<string, string>()
   /** file id → when its claim by the sweeper lapses */
   readonly #claims = new Map<string, number>()
-  readonly #history = new Map<string, { lifecycle: string[], denials: string[], keepUntil: number }>()
-  readonly #budgets = new Map<string, { count: number, resetAt: number }>()
-  /** slots key → holder id → end of its lease */
-  readonly #slots = new Map<string, Map<string, number>>()
+  readonly #budgets: BudgetStore
   readonly #sweeper: NodeJS.Timeout
 
-  constructor (sweepEveryMs = 60_000) {
+  /** `budgets` are where redeem() spends a redemption's budgets. */
+  constructor (budgets: BudgetStore, sweepEveryMs = 60_000) {
+    this.#budgets = budgets
     this.#sweeper = setInterval(() => this.#sweep(Date.now()), sweepEveryMs).unref()
   }
 
   #sweep (now: number): void {
     for (const link of this.#links.values()) {
       if (link.expiresAt + EXPIRED_LINK_GRACE_MS <= now) this.#dropLink(link)
-    }
-    for (const [id, history] of this.#history) {
-      if (history.keepUntil <= now) this.#history.delete(id)
-    }
-    for (const [key, budget] of this.#budgets) {
-      if (budget.resetAt <= now) this.#budgets.delete(key)
-    }
-    for (const [key, holders] of this.#slots) {
-      this.#dropLapsed(holders, now)
-      if (holders.size === 0) this.#slots.delete(key)
     }
   }
 
@@ -129,55 +117,11 @@ export class MemoryLinkStore implements LinkStore {
     return this.#live(id === undefined ? undefined : this.#links.get(id))
   }
 
-  async spend (budgets: Budget[]): Promise<BudgetVerdict> {
-    const now = Date.now()
-    for (const budget of budgets) {
-      let window = this.#budgets.get(budget.key)
-      if (window === undefined || window.resetAt <= now) window = { count: 0, resetAt: now + budget.windowMs }
-      if (budget.mode === 'take') {
-        window.count += 1
-        this.#budgets.set(budget.key, window)
-      }
-      if (budget.mode === 'take' ? window.count > budget.max : window.count >= budget.max) {
-        return { ok: false, refused: budget, resetMs: window.resetAt - now }
-      }
-    }
-    return { ok: true }
-  }
-
-  async refund (budgets: Budget[]): Promise<void> {
-    const now = Date.now()
-    for (const { key } of budgets) {
-      const window = this.#budgets.get(key)
-      if (window !== undefined && window.resetAt > now && window.count > 0) window.count -= 1
-    }
-  }
-
-  #dropLapsed (holders: Map<string, number>, now: number): void {
-    for (const [id, until] of holders) {
-      if (until <= now) holders.delete(id)
-    }
-  }
-
-  async acquireSlot ({ key, id, max, leaseMs }: Slot): Promise<boolean> {
-    const now = Date.now()
-    const holders = this.#slots.get(key) ?? new Map<string, number>()
-    this.#dropLapsed(holders, now)
-    if (!holders.has(id) && holders.size >= max) return false
-    holders.set(id, now + leaseMs)
-    this.#slots.set(key, holders)
-    return true
-  }
-
-  async releaseSlot (key: string, id: string): Promise<void> {
-    this.#slots.get(key)?.delete(id)
-  }
-
   async redeem (tokenHash: string, options: RedeemOptions): Promise<RedeemResult> {
     const { misses } = options
-    const verdict = await this.spend(misses === undefined ? options.budgets ?? [] : [misses, ...options.budgets ?? []])
+    const verdict = await this.#budgets.spend(misses === undefined ? options.budgets ?? [] : [misses, ...options.budgets ?? []])
     const result = verdict.ok ? this.#redeem(tokenHash, options) : { ok: false as const, reason: 'limited' as const, link: null, verdict }
-    if (misses !== undefined && (result.ok || !isMiss(result.reason))) await this.refund([misses])
+    if (misses !== undefined && (result.ok || !isMiss(result.reason))) await this.#budgets.refund([misses])
     return result
   }
 
@@ -196,27 +140,9 @@ export class MemoryLinkStore implements LinkStore {
     return link === null ? null : { ...link }
   }
 
-  async appendEvents (linkId: string, batch: HistoryBatch, keepUntil: number): Promise<void> {
-    const history = this.#history.get(linkId) ?? { lifecycle: [], denials: [], keepUntil }
-    for (const kind of ['lifecycle', 'denials'] as const) {
-      const events = history[kind]
-      events.push(...batch[kind])
-      if (events.length > LINK_HISTORY_MAX) events.splice(0, events.length - LINK_HISTORY_MAX)
-    }
-    history.keepUntil = Math.max(history.keepUntil, keepUntil)
-    this.#history.set(linkId, history)
-  }
-
-  async listEvents (linkId: string, limit: number): Promise<AuditEvent[]> {
-    const history = this.#history.get(linkId)
-    if (history === undefined || history.keepUntil <= Date.now()) return []
-    const newest = (events: string[]): AuditEvent[] => events.slice(-limit).reverse().map((json) => JSON.parse(json) as AuditEvent)
-    return mergeHistories(newest(history.lifecycle), newest(history.denials), limit)
-  }
-
   async ping (): Promise<void> {}
 
-  async close (): Promise<void> {
+  close (): void {
     clearInterval(this.#sweeper)
   }
 }

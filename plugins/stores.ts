@@ -1,0 +1,41 @@
+// Wires the LinkStore, BudgetStore and LinkHistory ports: one Redis store for all three when
+// Redis is configured (a redemption spends its budgets with the link in one round trip),
+// process memory otherwise.
+import fp from 'fastify-plugin'
+import type { BudgetStore } from '../src/stores/budget-store.js'
+import type { LinkHistory } from '../src/stores/link-history.js'
+import type { LinkStore } from '../src/stores/link-store.js'
+import { MemoryBudgetStore } from '../src/stores/memory-budget-store.js'
+import { MemoryLinkHistory } from '../src/stores/memory-link-history.js'
+import { MemoryLinkStore } from '../src/stores/memory-link-store.js'
+import { RedisStore } from '../src/stores/redis-store.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    linkStore: LinkStore
+    budgetStore: BudgetStore
+    linkHistory: LinkHistory
+  }
+}
+
+export default fp(async function storesPlugin (fastify) {
+  if (fastify.redis !== null) {
+    // The client belongs to the redis plugin, which closes it.
+    const store = new RedisStore(fastify.redis)
+    fastify.decorate('linkStore', store)
+    fastify.decorate('budgetStore', store)
+    fastify.decorate('linkHistory', store)
+    return
+  }
+  const budgets = new MemoryBudgetStore()
+  const history = new MemoryLinkHistory()
+  const links = new MemoryLinkStore(budgets)
+  fastify.decorate('linkStore', links)
+  fastify.decorate('budgetStore', budgets)
+  fastify.decorate('linkHistory', history)
+  fastify.addHook('onClose', async () => {
+    links.close()
+    budgets.close()
+    history.close()
+  })
+}, { name: 'stores', dependencies: ['redis'] })
