@@ -7,6 +7,7 @@ import { HttpError, badRequest } from '../src/errors.js'
 import { publicCode } from '../src/framework-errors.js'
 import { redactUrl } from '../src/logger.js'
 import { sendError } from '../src/problem.js'
+import { ProblemSchema } from '../src/schemas.js'
 import { isRedisUnavailable } from '../src/stores/redis-errors.js'
 
 /**
@@ -41,6 +42,9 @@ const MEDIA_TYPES = 'send JSON with Content-Type: application/json (the download
 const NO_QUERY = { type: 'object', properties: {}, additionalProperties: false }
 
 export default fp(async function errorsPlugin (fastify) {
+  // The one Problem schema, which every error response references (ProblemResponse).
+  fastify.addSchema(ProblemSchema)
+
   fastify.setErrorHandler(function onError (error: FastifyError, request, reply) {
     if (error instanceof HttpError) reply.headers(error.headers)
     if (error.validation !== undefined) {

@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks'
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client'
 import type { AuditEvent, DenialReason } from '../src/audit.js'
 import { unauthenticated } from '../src/errors.js'
-import { ProblemSchema } from '../src/schemas.js'
+import { ProblemResponse } from '../src/schemas.js'
 import type { BudgetStore } from '../src/stores/budget-store.js'
 import type { LinkHistory } from '../src/stores/link-history.js'
 import type { LinkStore } from '../src/stores/link-store.js'
@@ -220,7 +220,7 @@ export default fp(async function metricsPlugin (fastify) {
       summary: 'Prometheus metrics (text format 0.0.4); needs Authorization: Bearer <METRICS_TOKEN> when it is set',
       response: {
         200: { description: 'Prometheus text exposition format', content: { [scraped.contentType]: { schema: Type.String() } } },
-        401: ProblemSchema
+        401: ProblemResponse
       }
     }
   }, async (request, reply) => {

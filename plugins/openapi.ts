@@ -9,10 +9,8 @@ import fp from 'fastify-plugin'
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ProblemSchema } from '../src/schemas.js'
 
 export const SECURITY_SCHEME = 'bearerAuth'
-const PROBLEM_REF = '#/components/schemas/Problem'
 
 // Swagger UI is scripts, styles and images of its own origin that fetch the document and
 // try requests there; its logo is a data: URI. Nothing else may load, post or frame it.
@@ -46,26 +44,15 @@ function tagOf (url: string): string {
   return 'operations'
 }
 
-/** JSON with sorted keys, to recognise a schema whatever its key order. */
-function canonical (value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`
-  if (value !== null && typeof value === 'object') {
-    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`
-  }
-  return JSON.stringify(value)
-}
-
 interface Operation {
   parameters?: Array<{ required?: boolean, schema?: { default?: unknown } }>
   requestBody?: { required?: boolean, content?: Record<string, { schema?: { anyOf?: Array<{ type?: unknown }> } }> }
-  responses?: Record<string, { content?: Record<string, { schema?: unknown }> }>
 }
 
 /**
- * What the generator cannot know: errors are `application/problem+json` (one shared
- * Problem schema, not a copy per response); a parameter with a default is optional to
- * the client (Fastify fills it in) even where the schema lists it as required; a body
- * whose schema admits null may be left out.
+ * What the generator cannot know: a parameter with a default is optional to the client
+ * (Fastify fills it in) even where the schema lists it as required; a body whose schema
+ * admits null may be left out; the upload streams a body no schema describes.
  */
 function finish (document: { paths?: Record<string, Record<string, Operation>>, components?: { schemas?: Record<string, unknown> } }): void {
   // The upload route parses no body (it streams it), so its schema cannot say what it takes.
@@ -79,9 +66,6 @@ function finish (document: { paths?: Record<string, Record<string, Operation>>, 
       }
     } as unknown as Operation['requestBody']
   }
-  const { $id: _id, ...problem } = ProblemSchema as unknown as Record<string, unknown>
-  const problemKey = canonical(problem)
-  let usesProblem = false
   for (const item of Object.values(document.paths ?? {})) {
     for (const operation of Object.values(item)) {
       for (const parameter of operation.parameters ?? []) {
@@ -91,17 +75,8 @@ function finish (document: { paths?: Record<string, Record<string, Operation>>, 
       if (operation.requestBody !== undefined && bodies.length > 0 && bodies.every((media) => media.schema?.anyOf?.some((s) => s.type === 'null') === true)) {
         operation.requestBody.required = false
       }
-      for (const [status, response] of Object.entries(operation.responses ?? {})) {
-        const json = response.content?.['application/json']
-        if (Number(status) < 400 || json === undefined || response.content === undefined) continue
-        delete response.content['application/json']
-        const isProblem = canonical(json.schema) === problemKey
-        usesProblem ||= isProblem
-        response.content['application/problem+json'] = isProblem ? { schema: { $ref: PROBLEM_REF } } : json
-      }
     }
   }
-  if (usesProblem) document.components = { ...document.components, schemas: { ...document.components?.schemas, Problem: problem } }
 }
 
 export default fp(async function openapiPlugin (fastify) {
@@ -118,6 +93,8 @@ export default fp(async function openapiPlugin (fastify) {
   })
 
   await fastify.register(swagger, {
+    // Shared schemas (addSchema: Problem) are components named by their $id.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` },
     openapi: {
       openapi: '3.1.0',
       info: {

@@ -49,7 +49,7 @@ export interface RedeemGuard {
   /** After admit(): the token was no miss (a live link), so its reserved miss is given back. */
   notAMiss: (request: FastifyRequest) => Promise<void>
   /** The 429 for a refusal, audited (in the link's history when there is a link). */
-  refusal: (request: FastifyRequest, verdict: BudgetVerdict & { ok: false }, link?: LinkRecord) => HttpError
+  auditedRefusal: (request: FastifyRequest, verdict: BudgetVerdict & { ok: false }, link?: LinkRecord) => HttpError
   /** Takes a check slot and reserves a miss for the client and for the link; throws a 429 (audited) when either is spent. */
   passwordAttempt: (request: FastifyRequest, link: LinkRecord) => Promise<PasswordAttempt>
 }
@@ -112,7 +112,7 @@ export default fp(async function rateLimitPlugin (fastify) {
   // One link may take half of the checks (at least one): a hot link cannot starve the others.
   const passwordChecks = new ConcurrencyLimit(limits.passwordChecks, Math.max(1, Math.floor(limits.passwordChecks / 2)))
 
-  function refusal (request: FastifyRequest, verdict: BudgetVerdict & { ok: false }, link?: LinkRecord): HttpError {
+  function auditedRefusal (request: FastifyRequest, verdict: BudgetVerdict & { ok: false }, link?: LinkRecord): HttpError {
     fastify.audit(request, 'link.denied', { reason: 'rate_limited' }, link)
     const wait = Math.max(1, Math.ceil(verdict.resetMs / 1000))
     return tooManyRequests(wait, {
@@ -137,7 +137,7 @@ export default fp(async function rateLimitPlugin (fastify) {
         // A refused reservation is no guess: give back what it took (the refused budget
         // counted too), so that the counts stay those of the checks that ran.
         await budgetStore.refund(reserved.slice(0, reserved.indexOf(verdict.refused) + 1))
-        throw refusal(request, verdict, link)
+        throw auditedRefusal(request, verdict, link)
       }
       return { refund: async () => { await budgetStore.refund(reserved) }, release }
     } catch (err) {
@@ -148,7 +148,7 @@ export default fp(async function rateLimitPlugin (fastify) {
 
   fastify.decorate('redeemGuard', {
     spent,
-    refusal,
+    auditedRefusal,
     passwordAttempt,
     async admit (request) {
       const { misses, budgets } = spent(request)
@@ -156,7 +156,7 @@ export default fp(async function rateLimitPlugin (fastify) {
       if (verdict.ok) return
       // Refused: nothing was looked up, so nothing was missed.
       await budgetStore.refund([misses])
-      throw refusal(request, verdict)
+      throw auditedRefusal(request, verdict)
     },
     notAMiss: async (request) => { await budgetStore.refund([misses(request)]) }
   } satisfies RedeemGuard)

@@ -1,33 +1,16 @@
 // The audit trail's schema: one event per security-relevant action. Stable: fields are
 // only ever added. Never a token, a password, a JWT or a presigned URL.
 
-export type AuditEventName =
-  | 'file.uploaded' | 'file.upload_failed' | 'file.deleted'
-  | 'link.created' | 'link.redeemed' | 'link.denied' | 'link.revoked'
-  | 'auth.failed'
+import type { Static } from 'typebox'
+import type { AuditEventNameSchema, AuditEventSchema, AuditOutcomeSchema } from './schemas.js'
 
-export type AuditOutcome = 'success' | 'failure' | 'denied'
+export type AuditEvent = Static<typeof AuditEventSchema>
+export type AuditEventName = Static<typeof AuditEventNameSchema>
+export type AuditOutcome = Static<typeof AuditOutcomeSchema>
 
 export type DenialReason =
   | 'not_found' | 'expired' | 'exhausted' | 'revoked'
   | 'forbidden' | 'unauthenticated' | 'bad_password' | 'bad_form' | 'rate_limited'
-
-export interface AuditEvent {
-  /** ISO 8601. */
-  time: string
-  event: AuditEventName
-  reqId: string
-  ip: string
-  userAgent: string | null
-  /** The JWT subject, when the request carried a valid one. */
-  sub: string | null
-  fileId: string | null
-  linkId: string | null
-  outcome: AuditOutcome
-  reason: string | null
-  /** Bytes moved (an upload's size, so far when it failed). */
-  bytes: number | null
-}
 
 /** What a route says; the audit plugin adds time, request and client. */
 export type AuditFields = Partial<Pick<AuditEvent, 'fileId' | 'linkId' | 'reason' | 'bytes' | 'sub'>> & {

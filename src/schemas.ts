@@ -1,6 +1,12 @@
 // Shared JSON schemas of the HTTP API (TypeBox, so route handlers are typed from them).
 import { Type, type TArray, type TNull, type TObject, type TSchema, type TString, type TUnion } from 'typebox'
+import { AccessSchema } from './domain/access.js'
+import { DispositionSchema } from './domain/content-disposition.js'
 import { ID_PATTERN } from './domain/ids.js'
+import { LinkOptionsSchema } from './domain/link-policy.js'
+
+// Schemas of domain shapes live beside their rules; the API uses them as they are.
+export { AccessSchema, DispositionSchema, LinkOptionsSchema }
 
 export const ProblemSchema = Type.Object({
   type: Type.String(),
@@ -26,22 +32,6 @@ export const IgnoredQuerySchema = Type.Object({}, { additionalProperties: true, 
 /** One page of a listing: its items, and the cursor for the next page (null on the last). */
 export const PageSchema = <T extends TSchema>(item: T): TObject<{ items: TArray<T>, next: TUnion<[TString, TNull]> }> =>
   Type.Object({ items: Type.Array(item), next: Type.Union([Type.String(), Type.Null()]) })
-
-export const AccessSchema = Type.Union([
-  Type.Literal('public'),
-  Type.Literal('authenticated'),
-  Type.Object({ subjects: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { minItems: 1, maxItems: 100, uniqueItems: true }) }, { additionalProperties: false })
-], { description: 'public: anyone with the link; authenticated: any valid JWT; subjects: only these JWT subs (and the owner)' })
-
-export const DispositionSchema = Type.Union([Type.Literal('attachment'), Type.Literal('inline')])
-
-export const LinkOptionsSchema = Type.Object({
-  ttl: Type.Optional(Type.Integer({ minimum: 1, description: 'Seconds until the link expires (default LINK_DEFAULT_TTL, at most LINK_MAX_TTL)' })),
-  maxDownloads: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Redirects the link grants before it is exhausted' })),
-  access: Type.Optional(AccessSchema),
-  password: Type.Optional(Type.String({ minLength: 8, maxLength: 256, description: 'Required to redeem; stored only as a scrypt hash' })),
-  disposition: Type.Optional(Type.Union([DispositionSchema], { description: 'inline opens in the browser tab; HTML, SVG and XML are always attachments' }))
-}, { additionalProperties: false })
 
 export const FileSchema = Type.Object({
   id: Type.String(),
@@ -82,25 +72,43 @@ export const NewFileSchema = Type.Object({
   link: Type.Optional(NewLinkSchema)
 })
 
+export const AuditEventNameSchema = Type.Union([
+  Type.Literal('file.uploaded'), Type.Literal('file.upload_failed'), Type.Literal('file.deleted'),
+  Type.Literal('link.created'), Type.Literal('link.redeemed'), Type.Literal('link.denied'), Type.Literal('link.revoked'),
+  Type.Literal('auth.failed')
+])
+
+export const AuditOutcomeSchema = Type.Union([Type.Literal('success'), Type.Literal('failure'), Type.Literal('denied')])
+
+/** One event of the audit trail (src/audit.ts). Stable: fields are only ever added. */
 export const AuditEventSchema = Type.Object({
   time: Type.String({ format: 'date-time' }),
-  event: Type.String({ description: 'file.uploaded, file.upload_failed, file.deleted, link.created, link.redeemed, link.denied, link.revoked or auth.failed' }),
+  event: AuditEventNameSchema,
   reqId: Type.String(),
   ip: Type.String(),
   userAgent: Type.Union([Type.String(), Type.Null()]),
   sub: Type.Union([Type.String(), Type.Null()]),
   fileId: Type.Union([Type.String(), Type.Null()]),
   linkId: Type.Union([Type.String(), Type.Null()]),
-  outcome: Type.Union([Type.Literal('success'), Type.Literal('failure'), Type.Literal('denied')]),
+  outcome: AuditOutcomeSchema,
   reason: Type.Union([Type.String(), Type.Null()]),
   bytes: Type.Union([Type.Integer(), Type.Null()])
 })
 
+/**
+ * An error answer: the one Problem schema (registered by the errors plugin), referenced, as
+ * application/problem+json.
+ */
+export const ProblemResponse = {
+  description: 'An RFC 9457 problem',
+  content: { 'application/problem+json': { schema: Type.Ref('Problem') } }
+}
+
 export const errorResponses = {
-  400: ProblemSchema,
-  401: ProblemSchema,
-  404: ProblemSchema,
-  429: ProblemSchema,
-  500: ProblemSchema,
-  503: ProblemSchema
+  400: ProblemResponse,
+  401: ProblemResponse,
+  404: ProblemResponse,
+  429: ProblemResponse,
+  500: ProblemResponse,
+  503: ProblemResponse
 }

@@ -1,30 +1,18 @@
 // Minting share links and shaping files and links for the API. No Fastify here.
 import type { Config } from './config.js'
 import { newId } from './domain/ids.js'
-import type { Access } from './domain/access.js'
-import type { Disposition } from './domain/content-disposition.js'
+import type { Static } from 'typebox'
 import { linkTerms, type LinkLimits, type LinkOptions } from './domain/link-policy.js'
 import { hashToken, newToken } from './domain/tokens.js'
 import { notFound } from './errors.js'
-import { linkStatus, type LinkStatus, type FileRecord, type LinkRecord, type LinkStore } from './stores/link-store.js'
+import type { FileSchema, LinkSchema, NewLinkSchema } from './schemas.js'
+import { linkStatus, type FileRecord, type LinkRecord, type LinkStore } from './stores/link-store.js'
 
 const iso = (ms: number): string => new Date(ms).toISOString()
 
-export type FileView = Omit<FileRecord, 'owner' | 'key' | 'createdAt' | 'expiresAt'> & { createdAt: string, expiresAt: string | null }
-
-export interface LinkView {
-  id: string
-  fileId: string
-  createdAt: string
-  expiresAt: string
-  maxDownloads: number | null
-  downloads: number
-  status: LinkStatus
-  revokedAt: string | null
-  access: Access
-  passwordProtected: boolean
-  disposition: Disposition
-}
+export type FileView = Static<typeof FileSchema>
+export type LinkView = Static<typeof LinkSchema>
+export type NewLinkView = Static<typeof NewLinkSchema>
 
 export function fileView (file: FileRecord): FileView {
   const { id, filename, size, contentType, sha256, createdAt, expiresAt } = file
@@ -56,8 +44,6 @@ export function shareDeps (config: Config, linkStore: LinkStore): ShareDeps {
     limits: { defaultTtl: config.linkDefaultTtl, maxTtl: config.linkMaxTtl, allowActiveInline: config.allowActiveInline }
   }
 }
-
-export type NewLinkView = LinkView & { token: string, url: string }
 
 /** Creates a link to `file`; the token exists only in the returned view. */
 export async function createShareLink (deps: ShareDeps, file: FileRecord, options: LinkOptions): Promise<{ record: LinkRecord, view: NewLinkView }> {

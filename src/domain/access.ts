@@ -1,7 +1,14 @@
 // Who may redeem a link: anyone with it, any authenticated user, or named subjects.
 // The link's owner always may.
+import { Type, type Static } from 'typebox'
 
-export type Access = 'public' | 'authenticated' | { subjects: string[] }
+export const AccessSchema = Type.Union([
+  Type.Literal('public'),
+  Type.Literal('authenticated'),
+  Type.Object({ subjects: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { minItems: 1, maxItems: 100, uniqueItems: true }) }, { additionalProperties: false })
+], { description: 'public: anyone with the link; authenticated: any valid JWT; subjects: only these JWT subs (and the owner)' })
+
+export type Access = Static<typeof AccessSchema>
 
 export type AccessDenial = 'unauthenticated' | 'forbidden'
 

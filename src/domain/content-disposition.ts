@@ -1,6 +1,9 @@
 // RFC 6266 Content-Disposition with an RFC 5987 `filename*` for non-ASCII names.
+import { Type, type Static } from 'typebox'
 
-export type Disposition = 'attachment' | 'inline'
+export const DispositionSchema = Type.Union([Type.Literal('attachment'), Type.Literal('inline')])
+
+export type Disposition = Static<typeof DispositionSchema>
 
 /** RFC 5987 attr-char: encodeURIComponent leaves `'()*` unescaped, which attr-char forbids. */
 function encodeRfc5987 (value: string): string {

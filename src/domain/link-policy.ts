@@ -1,18 +1,20 @@
 // What a new link may be: lifetime, download budget, who may use it, how it is served.
 import { badRequest } from '../errors.js'
-import type { Access } from './access.js'
-import type { Disposition } from './content-disposition.js'
+import { Type, type Static } from 'typebox'
+import { AccessSchema, type Access } from './access.js'
+import { DispositionSchema, type Disposition } from './content-disposition.js'
 import { effectiveDisposition } from './disposition-policy.js'
 import { hashPassword } from './password.js'
 
-export interface LinkOptions {
-  /** Seconds; defaults to the configured default. */
-  ttl?: number | undefined
-  maxDownloads?: number | undefined
-  access?: Access | undefined
-  password?: string | undefined
-  disposition?: Disposition | undefined
-}
+export const LinkOptionsSchema = Type.Object({
+  ttl: Type.Optional(Type.Integer({ minimum: 1, description: 'Seconds until the link expires (default LINK_DEFAULT_TTL, at most LINK_MAX_TTL)' })),
+  maxDownloads: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Redirects the link grants before it is exhausted' })),
+  access: Type.Optional(AccessSchema),
+  password: Type.Optional(Type.String({ minLength: 8, maxLength: 256, description: 'Required to redeem; stored only as a scrypt hash' })),
+  disposition: Type.Optional(Type.Union([DispositionSchema], { description: 'inline opens in the browser tab, for types that cannot run script (raster images, PDF, text/plain with a charset, audio, video); any other type is an attachment unless ALLOW_ACTIVE_INLINE' }))
+}, { additionalProperties: false })
+
+export type LinkOptions = Static<typeof LinkOptionsSchema>
 
 export interface LinkLimits { defaultTtl: number, maxTtl: number, allowActiveInline: boolean }
 

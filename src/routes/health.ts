@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { sendProblem } from '../problem.js'
-import { ProblemSchema } from '../schemas.js'
+import { ProblemResponse } from '../schemas.js'
 import { withTimeout } from '../with-timeout.js'
 
 const CHECK_TIMEOUT_MS = 2000
@@ -28,7 +28,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/readyz', {
     schema: {
       summary: 'The link store and the object store answer',
-      response: { 200: Type.Object({ status: Type.Literal('ready'), checks: Type.Record(Type.String(), Type.String()) }), 503: ProblemSchema }
+      response: { 200: Type.Object({ status: Type.Literal('ready'), checks: Type.Record(Type.String(), Type.String()) }), 503: ProblemResponse }
     }
   }, async (_request, reply) => {
     const now = Date.now()

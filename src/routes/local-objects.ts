@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { isInlineSafe } from '../domain/disposition-policy.js'
 import { HttpError, notFound } from '../errors.js'
-import { ProblemSchema } from '../schemas.js'
+import { ProblemResponse } from '../schemas.js'
 import type { LocalObjectStore } from '../stores/local-object-store.js'
 
 const localObjectRoutes: FastifyPluginAsyncTypebox<{ store: LocalObjectStore }> = async (fastify, { store }) => {
@@ -21,7 +21,7 @@ const localObjectRoutes: FastifyPluginAsyncTypebox<{ store: LocalObjectStore }> 
         cd: Type.String({ maxLength: 2048 }),
         sig: Type.String({ maxLength: 100 })
       }, { additionalProperties: false }),
-      response: { 200: Type.Any({ description: 'The file bytes' }), 403: ProblemSchema, 404: ProblemSchema }
+      response: { 200: Type.Any({ description: 'The file bytes' }), 403: ProblemResponse, 404: ProblemResponse }
     },
     handler: async (request, reply) => {
       const key = (request.params as { '*': string })['*']

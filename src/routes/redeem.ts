@@ -19,7 +19,7 @@ import { TOKEN_PATTERN, hashToken } from '../domain/tokens.js'
 import { HttpError, unauthenticated } from '../errors.js'
 import { jwtSubject } from '../identity.js'
 import { downloadPage, pageHeaders, previewPage } from '../pages.js'
-import { IgnoredQuerySchema, ProblemSchema, errorResponses } from '../schemas.js'
+import { IgnoredQuerySchema, ProblemResponse, errorResponses } from '../schemas.js'
 import { isMiss, linkStatus, type LinkRecord, type RedeemResult } from '../stores/link-store.js'
 
 const TokenParamsSchema = Type.Object({ token: Type.String({ pattern: TOKEN_PATTERN, description: 'The share token' }) })
@@ -27,7 +27,7 @@ const FormSchema = Type.Object({
   nonce: Type.String({ maxLength: 200 }),
   password: Type.Optional(Type.String({ maxLength: 256 }))
 }, { additionalProperties: false })
-const redeemErrors = { ...errorResponses, 403: ProblemSchema }
+const redeemErrors = { ...errorResponses, 403: ProblemResponse }
 
 const PRIVATE = { 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'x-robots-tag': 'noindex' }
 
@@ -66,15 +66,15 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
    * Audits the refusal and returns the error to throw. (Misses are not counted here: every
    * request reserved one before it looked, see plugins/rate-limit.ts.)
    */
-  function deny (request: FastifyRequest, reason: DenialReason, link: LinkRecord | null, error: HttpError): HttpError {
+  function auditDenial (request: FastifyRequest, reason: DenialReason, link: LinkRecord | null, error: HttpError): HttpError {
     fastify.audit(request, 'link.denied', { reason }, link)
     return error
   }
 
-  /** The answer to a redemption that failed. Guarded after the checks: it changed meanwhile. */
-  async function failure (request: FastifyRequest, result: RedeemResult & { ok: false }): Promise<HttpError> {
-    if (result.reason === 'limited') return guard.refusal(request, result.verdict)
-    return deny(request, result.reason === 'guarded' ? 'not_found' : result.reason, result.link, linkGone())
+  /** The answer to a redemption that failed, audited. Guarded after the checks: it changed meanwhile. */
+  function auditFailure (request: FastifyRequest, result: RedeemResult & { ok: false }): HttpError {
+    if (result.reason === 'limited') return guard.auditedRefusal(request, result.verdict)
+    return auditDenial(request, result.reason === 'guarded' ? 'not_found' : result.reason, result.link, linkGone())
   }
 
   /** Throws (audited) unless the visitor may redeem the link. */
@@ -83,13 +83,13 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     try {
       sub = await visitor(request)
     } catch (err) {
-      throw deny(request, 'unauthenticated', link, err as HttpError)
+      throw auditDenial(request, 'unauthenticated', link, err as HttpError)
     }
     const denial = accessDenial(link.access, link.owner, sub)
     if (denial === 'unauthenticated') {
-      throw deny(request, denial, link, new HttpError(401, 'LG_LINK_RESTRICTED', 'This link is restricted: present a bearer token (Authorization: Bearer <JWT>)'))
+      throw auditDenial(request, denial, link, new HttpError(401, 'LG_LINK_RESTRICTED', 'This link is restricted: present a bearer token (Authorization: Bearer <JWT>)'))
     }
-    if (denial === 'forbidden') throw deny(request, denial, link, new HttpError(403, 'LG_LINK_FORBIDDEN', 'This link is not shared with you'))
+    if (denial === 'forbidden') throw auditDenial(request, denial, link, new HttpError(403, 'LG_LINK_FORBIDDEN', 'This link is not shared with you'))
   }
 
   /**
@@ -99,7 +99,7 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   async function checkPassword (request: FastifyRequest, link: LinkRecord, password: string | undefined): Promise<void> {
     if (link.passwordHash === null) return
     if (password === undefined || password === '') {
-      throw deny(request, 'unauthenticated', link, new HttpError(401, 'LG_PASSWORD_REQUIRED', 'This link needs its password (X-Link-Password header)'))
+      throw auditDenial(request, 'unauthenticated', link, new HttpError(401, 'LG_PASSWORD_REQUIRED', 'This link needs its password (X-Link-Password header)'))
     }
     const attempt = await guard.passwordAttempt(request, link)
     try {
@@ -110,7 +110,7 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     } finally {
       attempt.release()
     }
-    throw deny(request, 'bad_password', link, new HttpError(403, 'LG_PASSWORD_WRONG', 'Wrong password'))
+    throw auditDenial(request, 'bad_password', link, new HttpError(403, 'LG_PASSWORD_WRONG', 'Wrong password'))
   }
 
   async function redirect (request: FastifyRequest, reply: FastifyReply, link: LinkRecord, status: 302 | 303): Promise<FastifyReply> {
@@ -183,7 +183,7 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       await checkPassword(request, link, password === undefined ? undefined : headerText(password))
       result = await linkStore.redeem(tokenHash, { interactive, checked: true })
     }
-    if (!result.ok) throw await failure(request, result)
+    if (!result.ok) throw auditFailure(request, result)
     return await redirect(request, reply, result.link, 302)
   })
 
@@ -200,14 +200,14 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request, reply) => {
     const tokenHash = hashToken(request.params.token)
     const link = await linkStore.peek(tokenHash)
-    if (link === null) throw deny(request, 'not_found', null, linkGone())
+    if (link === null) throw auditDenial(request, 'not_found', null, linkGone())
     const status = linkStatus(link, Date.now())
     // A forged or expired form is a guess too: its reserved miss is kept.
     const nonce = checkFormNonce(formSecret, link.id, request.body.nonce)
     if (!isMiss(status) && nonce === 'ok') await guard.notAMiss(request)
-    if (status !== 'active') throw deny(request, status, link, linkGone())
+    if (status !== 'active') throw auditDenial(request, status, link, linkGone())
     if (nonce !== 'ok') {
-      throw deny(request, 'bad_form', link,
+      throw auditDenial(request, 'bad_form', link,
         new HttpError(403, 'LG_FORM_EXPIRED', nonce === 'expired' ? 'This page has expired: open the link again' : 'This form did not come from this link\'s page'))
     }
     await checkAccess(link, request)
@@ -219,7 +219,7 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       throw err
     }
     const result = await linkStore.redeem(tokenHash, { interactive: true, checked: true })
-    if (!result.ok) throw await failure(request, result)
+    if (!result.ok) throw auditFailure(request, result)
     return await redirect(request, reply, result.link, 303)
   })
 }

@@ -13,7 +13,7 @@ import { checkTtl } from '../domain/link-policy.js'
 import { UploadMeter } from '../domain/upload-meter.js'
 import { HttpError, badRequest, tooLarge } from '../errors.js'
 import { createShareLink, fileView, shareDeps } from '../share.js'
-import { NewFileSchema, ProblemSchema, errorResponses } from '../schemas.js'
+import { NewFileSchema, ProblemResponse, errorResponses } from '../schemas.js'
 import { objectKey, orphanKey } from '../stores/object-store.js'
 import type { FileRecord } from '../stores/link-store.js'
 
@@ -127,7 +127,7 @@ const uploadRoute: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       summary: 'Upload a file (multipart part "file", or the raw body)',
       querystring: UploadQuerySchema,
-      response: { 201: NewFileSchema, ...errorResponses, 413: ProblemSchema, 502: ProblemSchema }
+      response: { 201: NewFileSchema, ...errorResponses, 413: ProblemResponse, 502: ProblemResponse }
     }
   }, async function upload (request, reply) {
     const owner = request.user.sub
