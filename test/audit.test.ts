@@ -17,7 +17,7 @@ import type { AuditEvent } from '../src/audit.js'
 import { newId } from '../src/domain/ids.js'
 import { newToken } from '../src/domain/tokens.js'
 import { AuditEventSchema } from '../src/schemas.js'
-import { LINK_HISTORY_MAX } from '../src/stores/link-store.js'
+import { LINK_HISTORY_MAX } from '../src/stores/link-history.js'
 import { TEST_JWT_SECRET, buildTestApp, multipartBody, type TestApp } from './helpers/app.js'
 import { link } from './helpers/records.js'
 import { startRedis } from './helpers/redis.js'
@@ -486,11 +486,11 @@ t.test('a hot link: its history is written after the turn, in one call with only
   if (record === null) throw new Error('the link was not stored')
   await own.app.flushAudit()
   // The real store's method, watched: every call is still written to Redis.
-  const { linkStore } = own.app
-  const append = linkStore.appendEvents.bind(linkStore)
+  const { linkHistory } = own.app
+  const append = linkHistory.appendEvents.bind(linkHistory)
   const calls: number[] = []
   const written = new Promise<void>((resolve) => {
-    linkStore.appendEvents = async (linkId, batch, keepUntil) => {
+    linkHistory.appendEvents = async (linkId, batch, keepUntil) => {
       calls.push(batch.lifecycle.length + batch.denials.length)
       await append(linkId, batch, keepUntil)
       resolve()

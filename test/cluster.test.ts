@@ -1,4 +1,4 @@
-// Redis Cluster (three masters, no replicas): the LinkStore contract on the client the
+// Redis Cluster (three masters, no replicas): the store contracts on the client the
 // gateway makes, then the HTTP flows through buildTestApp with s3rver: links, the race
 // for a limited link, revocation, rate limits, deleting a file, metrics.
 import { Cluster } from 'ioredis'
@@ -6,11 +6,13 @@ import t, { type Test } from 'tap'
 import { createRedisClient } from '../plugins/redis.js'
 import type { Config, RedisConfig } from '../src/config.js'
 import { newToken } from '../src/domain/tokens.js'
-import { RedisLinkStore } from '../src/stores/redis-link-store.js'
+import { RedisStore } from '../src/stores/redis-store.js'
 import { buildTestApp, type TestApp } from './helpers/app.js'
 import { startRedisCluster } from './helpers/redis.js'
 import { startS3 } from './helpers/s3.js'
-import { contract } from './contract/link-store-contract.js'
+import { budgetStoreContract } from './contract/budget-store-contract.js'
+import { linkHistoryContract } from './contract/link-history-contract.js'
+import { linkStoreContract } from './contract/link-store-contract.js'
 
 const cluster = await startRedisCluster(t)
 const s3 = await startS3(t)
@@ -44,16 +46,22 @@ async function newLink ({ app, auth }: TestApp, fileId: string, options: object 
   return res.json()
 }
 
-t.test('the LinkStore contract on a Cluster client as the gateway makes it', async (t) => {
+t.test('the store contracts on a Cluster client as the gateway makes it', async (t) => {
   const clients: Cluster[] = []
   t.teardown(async () => { await Promise.all(clients.map(async (c) => await c.quit())) })
-  contract(t, async () => {
+  const store = async (): Promise<RedisStore> => {
     const client = createRedisClient(redisConfig())
     if (!(client instanceof Cluster)) throw new Error('a cluster configuration makes a Cluster client')
     clients.push(client)
     await client.connect()
-    return new RedisLinkStore(client)
+    return new RedisStore(client)
+  }
+  linkStoreContract(t, async () => {
+    const both = await store()
+    return { links: both, budgets: both }
   })
+  budgetStoreContract(t, store)
+  linkHistoryContract(t, store)
 })
 
 t.test('HTTP on a Cluster', async (t) => {

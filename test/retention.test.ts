@@ -5,7 +5,8 @@ import t, { type Test } from 'tap'
 import { newId } from '../src/domain/ids.js'
 import type { FileRecord, LinkStore } from '../src/stores/link-store.js'
 import { MemoryLinkStore } from '../src/stores/memory-link-store.js'
-import { RedisLinkStore } from '../src/stores/redis-link-store.js'
+import { MemoryBudgetStore } from '../src/stores/memory-budget-store.js'
+import { RedisStore } from '../src/stores/redis-store.js'
 import { buildTestApp } from './helpers/app.js'
 import { startRedis } from './helpers/redis.js'
 import { startS3 } from './helpers/s3.js'
@@ -47,8 +48,9 @@ function claims (t: Test, makeStore: () => Promise<LinkStore>): void {
 
 t.test('memory claims', async (t) => {
   claims(t, async () => {
-    const store = new MemoryLinkStore()
-    t.teardown(async () => { await store.close() })
+    const budgets = new MemoryBudgetStore()
+    const store = new MemoryLinkStore(budgets)
+    t.teardown(() => { store.close(); budgets.close() })
     return store
   })
 })
@@ -58,7 +60,7 @@ t.test('redis claims', async (t) => {
   claims(t, async () => {
     const client = new Redis(redis.url, { keyPrefix: `${redis.keyPrefix}claims${++n}:` })
     t.teardown(async () => { await client.quit() })
-    return new RedisLinkStore(client)
+    return new RedisStore(client)
   })
 })
 

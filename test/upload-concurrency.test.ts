@@ -39,11 +39,11 @@ function watched<A extends unknown[], R> (call: (...args: A) => Promise<R>): { c
 async function gateway (keyPrefix: string): Promise<Listening> {
   const gw = await buildTestApp(t, { redis: { ...redis, keyPrefix }, s3 }, { limits: { redeemPerMinute: 1000, redeemMisses: 1000, uploadPerMinute: 1000, apiPerMinute: 1000, authFailures: 1000, uploadConcurrency: 4, passwordChecks: 2, failOpen: false } })
   // The real store's methods, watched: the test waits for the slot, not for a while.
-  const { linkStore } = gw.app
-  const acquire = watched(linkStore.acquireSlot.bind(linkStore))
-  const release = watched(linkStore.releaseSlot.bind(linkStore))
-  linkStore.acquireSlot = acquire.call
-  linkStore.releaseSlot = release.call
+  const { budgetStore } = gw.app
+  const acquire = watched(budgetStore.acquireSlot.bind(budgetStore))
+  const release = watched(budgetStore.releaseSlot.bind(budgetStore))
+  budgetStore.acquireSlot = acquire.call
+  budgetStore.releaseSlot = release.call
   await gw.app.listen({ host: '127.0.0.1', port: 0 })
   return { ...gw, port: (gw.app.server.address() as AddressInfo).port, acquired: acquire.next, released: release.next }
 }

@@ -20,9 +20,9 @@ t.test('the record cannot be written: 503, then the sweeper leaves nothing behin
   const { port } = app.server.address() as AddressInfo
   const failed = new Promise<AuditEvent>((resolve) => app.auditEvents.on('event', (e) => { if (e.event === 'file.upload_failed') resolve(e) }))
   // The handler has started (its upload slot is taken, in Redis) once acquireSlot returns.
-  const acquire = app.linkStore.acquireSlot.bind(app.linkStore)
+  const acquire = app.budgetStore.acquireSlot.bind(app.linkStore)
   const started = new Promise<void>((resolve) => {
-    app.linkStore.acquireSlot = async (slot) => {
+    app.budgetStore.acquireSlot = async (slot) => {
       const held = await acquire(slot)
       resolve()
       return held

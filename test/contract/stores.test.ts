@@ -1,20 +1,38 @@
-// The LinkStore contract (link-store-contract.ts): the same suite against the memory adapter and against Redis.
+// The contracts of the LinkStore, BudgetStore and LinkHistory ports: the same suites against
+// the memory adapters and against Redis (one class for all three).
 import { Redis } from 'ioredis'
 import t from 'tap'
 import { hashToken, newToken } from '../../src/domain/tokens.js'
 import { auditEvent } from '../../src/audit.js'
-import { EXPIRED_LINK_GRACE_MS, LINK_HISTORY_GRACE_MS } from '../../src/stores/link-store.js'
+import { LINK_HISTORY_GRACE_MS } from '../../src/stores/link-history.js'
+import { EXPIRED_LINK_GRACE_MS } from '../../src/stores/link-store.js'
+import { MemoryBudgetStore } from '../../src/stores/memory-budget-store.js'
+import { MemoryLinkHistory } from '../../src/stores/memory-link-history.js'
 import { MemoryLinkStore } from '../../src/stores/memory-link-store.js'
-import { RedisLinkStore } from '../../src/stores/redis-link-store.js'
+import { RedisStore } from '../../src/stores/redis-store.js'
 import { startRedis } from '../helpers/redis.js'
 import { file, link } from '../helpers/records.js'
-import { API, contract } from './link-store-contract.js'
+import { budgetStoreContract } from './budget-store-contract.js'
+import { linkHistoryContract } from './link-history-contract.js'
+import { API, linkStoreContract } from './link-store-contract.js'
 
 t.test('memory', async (t) => {
-  contract(t, async (t) => {
-    const store = new MemoryLinkStore()
-    t.teardown(async () => { await store.close() })
-    return store
+  const budgetStore = (t: Parameters<Parameters<typeof budgetStoreContract>[1]>[0]): MemoryBudgetStore => {
+    const budgets = new MemoryBudgetStore()
+    t.teardown(() => { budgets.close() })
+    return budgets
+  }
+  linkStoreContract(t, async (t) => {
+    const budgets = budgetStore(t)
+    const links = new MemoryLinkStore(budgets)
+    t.teardown(() => { links.close() })
+    return { links, budgets }
+  })
+  budgetStoreContract(t, async (t) => budgetStore(t))
+  linkHistoryContract(t, async (t) => {
+    const history = new MemoryLinkHistory()
+    t.teardown(() => { history.close() })
+    return history
   })
 })
 
@@ -27,11 +45,17 @@ t.test('redis', async (t) => {
     clients.push(c)
     return c
   }
-  contract(t, async () => new RedisLinkStore(await client()))
+  const store = async (): Promise<RedisStore> => new RedisStore(await client())
+  linkStoreContract(t, async () => {
+    const both = await store()
+    return { links: both, budgets: both }
+  })
+  budgetStoreContract(t, store)
+  linkHistoryContract(t, store)
 
   t.test('a link\'s keys expire with it, plus the grace period', async (t) => {
     const c = await client()
-    const store = new RedisLinkStore(c)
+    const store = new RedisStore(c)
     const f = file()
     await store.putFile(f)
     const { record } = link(f, { expiresAt: Date.now() + 60_000 })
@@ -55,7 +79,7 @@ t.test('redis', async (t) => {
 
   t.test('budget counters live under the key prefix', async (t) => {
     const c = await client()
-    const store = new RedisLinkStore(c)
+    const store = new RedisStore(c)
     await store.spend([{ key: 'budget:prefixed', mode: 'take', max: 5, windowMs: 60_000 }])
     await store.redeem(hashToken(newToken()), { ...API, budgets: [{ key: 'budget:prefixed', mode: 'take', max: 5, windowMs: 60_000 }] })
     const raw = new Redis(redis.url)
@@ -65,7 +89,7 @@ t.test('redis', async (t) => {
   })
 
   t.test('racing instances (separate connections) still grant exactly maxDownloads', async (t) => {
-    const stores = await Promise.all([client(), client(), client()]).then((cs) => cs.map((c) => new RedisLinkStore(c)))
+    const stores = await Promise.all([client(), client(), client()]).then((cs) => cs.map((c) => new RedisStore(c)))
     const [first] = stores
     const f = file()
     await first?.putFile(f)
@@ -77,7 +101,7 @@ t.test('redis', async (t) => {
 
   t.test('a store whose Redis is gone fails fast with a 503', async (t) => {
     const dead = new Redis('redis://127.0.0.1:1', { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null })
-    const store = new RedisLinkStore(dead)
+    const store = new RedisStore(dead)
     await t.rejects(store.redeem(hashToken(newToken()), API), { statusCode: 503, code: 'LG_DEPENDENCY_UNAVAILABLE' })
     dead.disconnect()
   })
