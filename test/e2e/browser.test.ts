@@ -12,12 +12,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { BrowserContext } from 'playwright-core'
 import t, { type Test } from 'tap'
-import { buildTestApp } from './helpers/app.js'
-import { startRedis } from './helpers/redis.js'
-import { startS3 } from './helpers/s3.js'
+import { buildTestApp } from '../helpers/app.js'
+import { startRedis } from '../helpers/redis.js'
+import { startS3 } from '../helpers/s3.js'
 
 const CHROMIUM = '/usr/bin/chromium'
-const DOCS = join(import.meta.dirname, '..', 'docs')
+const DOCS = join(import.meta.dirname, '..', '..', 'docs')
 
 /** A headless chromium with a profile of its own, closed on teardown. */
 async function launch (t: Test): Promise<BrowserContext> {

@@ -2,9 +2,9 @@
 // one s3rver: links, download counts and rate limits are the same whichever instance a
 // request reaches. Runs dist/src/server.js (npm test builds it first, see "pretest").
 import t, { type Test } from 'tap'
-import { bearer, type Gateway, s3Env, startGateway } from './helpers/gateway.js'
-import { startRedis, type TestRedis } from './helpers/redis.js'
-import { startS3, type TestS3 } from './helpers/s3.js'
+import { bearer, type Gateway, s3Env, startGateway } from '../helpers/gateway.js'
+import { startRedis, type TestRedis } from '../helpers/redis.js'
+import { startS3, type TestS3 } from '../helpers/s3.js'
 
 function dependencyEnv (redis: TestRedis, keyPrefix: string, s3: TestS3): Record<string, string> {
   return { REDIS_URL: redis.url, REDIS_KEY_PREFIX: keyPrefix, ...s3Env(s3), PUBLIC_URL: 'http://gateway.test' }

@@ -3,9 +3,9 @@
 // expired form nonces are guesses: they count as misses. A gateway process (the compiled
 // server) on a real Redis and s3rver.
 import t from 'tap'
-import { bearer, type Gateway, s3Env, startGateway } from './helpers/gateway.js'
-import { startRedis } from './helpers/redis.js'
-import { startS3 } from './helpers/s3.js'
+import { bearer, type Gateway, s3Env, startGateway } from '../helpers/gateway.js'
+import { startRedis } from '../helpers/redis.js'
+import { startS3 } from '../helpers/s3.js'
 
 const authorization = bearer('owner')
 

@@ -5,10 +5,10 @@
 import { once } from 'node:events'
 import { createServer, type Socket } from 'node:net'
 import t from 'tap'
-import { buildTestApp, multipartBody, s3Config } from './helpers/app.js'
-import { bearer, freePort, s3Env, startGateway } from './helpers/gateway.js'
-import { restartableRedis, startRedis } from './helpers/redis.js'
-import { startS3, type TestS3 } from './helpers/s3.js'
+import { buildTestApp, multipartBody, s3Config } from '../helpers/app.js'
+import { bearer, freePort, s3Env, startGateway } from '../helpers/gateway.js'
+import { restartableRedis, startRedis } from '../helpers/redis.js'
+import { startS3, type TestS3 } from '../helpers/s3.js'
 
 const redis = await startRedis(t)
 let prefixes = 0

@@ -4,9 +4,9 @@
 // checks running at once are bounded and the rest refused at once; and a password sent in
 // X-Link-Password as UTF-8 (curl) or latin1 (a browser's fetch) works as in the form.
 import t from 'tap'
-import { bearer, type Gateway, s3Env, startGateway } from './helpers/gateway.js'
-import { startRedis } from './helpers/redis.js'
-import { startS3 } from './helpers/s3.js'
+import { bearer, type Gateway, s3Env, startGateway } from '../helpers/gateway.js'
+import { startRedis } from '../helpers/redis.js'
+import { startS3 } from '../helpers/s3.js'
 
 const authorization = bearer('owner')
 

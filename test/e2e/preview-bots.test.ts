@@ -2,9 +2,9 @@
 // s3rver: the chat apps' and mail scanners' fetchers that do not ask for HTML spend no
 // limited or password link and learn nothing about the file; API clients keep their 302.
 import t from 'tap'
-import { bearer, s3Env, startGateway } from './helpers/gateway.js'
-import { startRedis } from './helpers/redis.js'
-import { startS3 } from './helpers/s3.js'
+import { bearer, s3Env, startGateway } from '../helpers/gateway.js'
+import { startRedis } from '../helpers/redis.js'
+import { startS3 } from '../helpers/s3.js'
 
 const authorization = bearer('owner')
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import t from 'tap'
-import { SERVER_ENTRY, freePort } from './helpers/gateway.js'
+import { SERVER_ENTRY, freePort } from '../helpers/gateway.js'
 
 function start (env: Record<string, string>): ReturnType<typeof spawn> {
   // Only what the test sets, so the machine's own environment cannot leak in.

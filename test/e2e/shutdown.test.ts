@@ -11,10 +11,10 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
-import { TEST_JWT_SECRET, MiB } from './helpers/app.js'
-import { startRedis } from './helpers/redis.js'
-import { startS3 } from './helpers/s3.js'
-import { bearer, freePort, type Gateway, nextLine, s3Env, SERVER_ENTRY, startGateway } from './helpers/gateway.js'
+import { TEST_JWT_SECRET, MiB } from '../helpers/app.js'
+import { startRedis } from '../helpers/redis.js'
+import { startS3 } from '../helpers/s3.js'
+import { bearer, freePort, type Gateway, nextLine, s3Env, SERVER_ENTRY, startGateway } from '../helpers/gateway.js'
 
 t.test('SIGTERM during an upload', async (t) => {
   const redis = await startRedis(t)

@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
-import { s3Env, startGateway } from './helpers/gateway.js'
-import { startRedis, type TestRedis } from './helpers/redis.js'
-import { startS3, type TestS3 } from './helpers/s3.js'
+import { s3Env, startGateway } from '../helpers/gateway.js'
+import { startRedis, type TestRedis } from '../helpers/redis.js'
+import { startS3, type TestS3 } from '../helpers/s3.js'
 
 const redis = await startRedis(t)
 const s3 = await startS3(t)

@@ -5,7 +5,7 @@ import { once } from 'node:events'
 import { connect, type AddressInfo, type Socket } from 'node:net'
 import type { InjectOptions } from 'fastify'
 import t from 'tap'
-import { buildTestApp, multipartBody } from './helpers/app.js'
+import { buildTestApp, multipartBody } from '../helpers/app.js'
 
 const { app, auth } = await buildTestApp(t)
 const authorization = auth('framework')

@@ -3,8 +3,8 @@
 // link alike. Real Redis.
 import { createHmac } from 'node:crypto'
 import t from 'tap'
-import { buildTestApp, TEST_JWT_SECRET } from './helpers/app.js'
-import { startRedis } from './helpers/redis.js'
+import { buildTestApp, TEST_JWT_SECRET } from '../helpers/app.js'
+import { startRedis } from '../helpers/redis.js'
 
 const redis = await startRedis(t)
 const { app, auth } = await buildTestApp(t, { redis })

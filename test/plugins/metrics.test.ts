@@ -2,11 +2,11 @@
 // Prometheus text, that no share token ever reaches it, and the METRICS_TOKEN guard.
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
-import { newToken } from '../src/domain/tokens.js'
-import { HttpError } from '../src/errors.js'
-import { buildTestApp } from './helpers/app.js'
-import { startRedis } from './helpers/redis.js'
-import { startS3 } from './helpers/s3.js'
+import { newToken } from '../../src/domain/tokens.js'
+import { HttpError } from '../../src/errors.js'
+import { buildTestApp } from '../helpers/app.js'
+import { startRedis } from '../helpers/redis.js'
+import { startS3 } from '../helpers/s3.js'
 
 const PROMETHEUS_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
 

@@ -1,10 +1,10 @@
 // Rate limits and the miss guard against a real Redis (shared by instances) and s3rver.
 import t from 'tap'
-import type { Config } from '../src/config.js'
-import { newToken } from '../src/domain/tokens.js'
-import { buildTestApp, type TestApp } from './helpers/app.js'
-import { restartableRedis, startRedis } from './helpers/redis.js'
-import { startS3 } from './helpers/s3.js'
+import type { Config } from '../../src/config.js'
+import { newToken } from '../../src/domain/tokens.js'
+import { buildTestApp, type TestApp } from '../helpers/app.js'
+import { restartableRedis, startRedis } from '../helpers/redis.js'
+import { startS3 } from '../helpers/s3.js'
 
 const BROWSER = 'text/html,application/xhtml+xml,*/*;q=0.8'
 const redis = await startRedis(t)

@@ -3,8 +3,8 @@
 import type { Redis } from 'ioredis'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import t from 'tap'
-import { createRedisClient } from '../plugins/redis.js'
-import { startRedis } from './helpers/redis.js'
+import { createRedisClient } from '../../plugins/redis.js'
+import { startRedis } from '../helpers/redis.js'
 
 t.test('the commands of one event-loop turn are held, then written together and answered in order', async (t) => {
   const redis = await startRedis(t)

@@ -3,14 +3,14 @@
 // for a limited link, revocation, rate limits, deleting a file, metrics.
 import { Cluster } from 'ioredis'
 import t, { type Test } from 'tap'
-import { createRedisClient } from '../plugins/redis.js'
-import type { Config, RedisConfig } from '../src/config.js'
-import { newToken } from '../src/domain/tokens.js'
-import { RedisLinkStore } from '../src/stores/redis-link-store.js'
-import { buildTestApp, type TestApp } from './helpers/app.js'
-import { startRedisCluster } from './helpers/redis.js'
-import { startS3 } from './helpers/s3.js'
-import { contract } from './contract/link-store-contract.js'
+import { createRedisClient } from '../../plugins/redis.js'
+import type { Config, RedisConfig } from '../../src/config.js'
+import { newToken } from '../../src/domain/tokens.js'
+import { RedisLinkStore } from '../../src/stores/redis-link-store.js'
+import { buildTestApp, type TestApp } from '../helpers/app.js'
+import { startRedisCluster } from '../helpers/redis.js'
+import { startS3 } from '../helpers/s3.js'
+import { contract } from '../stores/link-store-contract.js'
 
 const cluster = await startRedisCluster(t)
 const s3 = await startS3(t)

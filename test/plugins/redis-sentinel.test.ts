@@ -2,9 +2,9 @@
 // is, and REDIS_URL gives the master connection its database.
 import { Redis } from 'ioredis'
 import t from 'tap'
-import { buildTestApp } from './helpers/app.js'
-import { restartableRedis, startRedisSentinel } from './helpers/redis.js'
-import { startS3 } from './helpers/s3.js'
+import { buildTestApp } from '../helpers/app.js'
+import { restartableRedis, startRedisSentinel } from '../helpers/redis.js'
+import { startS3 } from '../helpers/s3.js'
 
 // Private: the sentinel must watch a server of this test's own.
 const master = await restartableRedis(t)

@@ -1,8 +1,8 @@
 // /healthz and /readyz against a Redis that goes away and comes back.
 import t from 'tap'
-import { buildTestApp } from './helpers/app.js'
-import { restartableRedis } from './helpers/redis.js'
-import { startS3 } from './helpers/s3.js'
+import { buildTestApp } from '../helpers/app.js'
+import { restartableRedis } from '../helpers/redis.js'
+import { startS3 } from '../helpers/s3.js'
 
 const redis = await restartableRedis(t)
 const s3 = await startS3(t)

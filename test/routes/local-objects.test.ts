@@ -3,7 +3,7 @@
 import { once } from 'node:events'
 import { connect } from 'node:net'
 import t from 'tap'
-import { buildTestApp } from './helpers/app.js'
+import { buildTestApp } from '../helpers/app.js'
 
 const { app, auth } = await buildTestApp(t)
 await app.listen({ host: '127.0.0.1', port: 0 })

@@ -1,9 +1,9 @@
 // Nothing the client did not mean is done silently (issue 14): an unknown property or query
 // parameter is a 400 naming it, and a refused request creates nothing. Real Redis and s3rver.
 import t from 'tap'
-import { buildTestApp } from './helpers/app.js'
-import { startRedis } from './helpers/redis.js'
-import { startS3 } from './helpers/s3.js'
+import { buildTestApp } from '../helpers/app.js'
+import { startRedis } from '../helpers/redis.js'
+import { startS3 } from '../helpers/s3.js'
 
 const redis = await startRedis(t)
 const s3 = await startS3(t)

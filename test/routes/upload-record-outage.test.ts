@@ -7,10 +7,10 @@ import { once } from 'node:events'
 import { request, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
-import type { AuditEvent } from '../src/audit.js'
-import { buildTestApp } from './helpers/app.js'
-import { restartableRedis } from './helpers/redis.js'
-import { startS3 } from './helpers/s3.js'
+import type { AuditEvent } from '../../src/audit.js'
+import { buildTestApp } from '../helpers/app.js'
+import { restartableRedis } from '../helpers/redis.js'
+import { startS3 } from '../helpers/s3.js'
 
 t.test('the record cannot be written: 503, then the sweeper leaves nothing behind', async (t) => {
   const redis = await restartableRedis(t)

@@ -1,5 +1,5 @@
 // The LinkStore contract, shared by every adapter's suite (memory and Redis in
-// link-store.test.ts, Redis Cluster in cluster.test.ts).
+// link-store.test.ts, Redis Cluster in plugins/redis-cluster.test.ts).
 import type { Test } from 'tap'
 import { newId } from '../../src/domain/ids.js'
 import { hashToken, newToken } from '../../src/domain/tokens.js'

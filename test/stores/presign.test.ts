@@ -4,11 +4,11 @@
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import t from 'tap'
-import { contentDisposition } from '../src/domain/content-disposition.js'
-import type { SignedUrlOptions } from '../src/stores/object-store.js'
-import { S3ObjectStore } from '../src/stores/s3-object-store.js'
-import { S3GetPresigner, escapeUri, type SigningCredentials } from '../src/stores/sigv4.js'
-import { verifyPresignedUrl } from './helpers/sigv4.js'
+import { contentDisposition } from '../../src/domain/content-disposition.js'
+import type { SignedUrlOptions } from '../../src/stores/object-store.js'
+import { S3ObjectStore } from '../../src/stores/s3-object-store.js'
+import { S3GetPresigner, escapeUri, type SigningCredentials } from '../../src/stores/sigv4.js'
+import { verifyPresignedUrl } from '../helpers/sigv4.js'
 
 const MiB = 1024 * 1024
 const KEY = 'files/été (1)!\'*~ x+y.txt'

@@ -2,13 +2,13 @@
 // sweeper, and the sweeper deleting object, record and links — on Redis and in memory.
 import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
-import { newId } from '../src/domain/ids.js'
-import type { FileRecord, LinkStore } from '../src/stores/link-store.js'
-import { MemoryLinkStore } from '../src/stores/memory-link-store.js'
-import { RedisLinkStore } from '../src/stores/redis-link-store.js'
-import { buildTestApp } from './helpers/app.js'
-import { startRedis } from './helpers/redis.js'
-import { startS3 } from './helpers/s3.js'
+import { newId } from '../../src/domain/ids.js'
+import type { FileRecord, LinkStore } from '../../src/stores/link-store.js'
+import { MemoryLinkStore } from '../../src/stores/memory-link-store.js'
+import { RedisLinkStore } from '../../src/stores/redis-link-store.js'
+import { buildTestApp } from '../helpers/app.js'
+import { startRedis } from '../helpers/redis.js'
+import { startS3 } from '../helpers/s3.js'
 
 const redis = await startRedis(t)
 const s3 = await startS3(t)
