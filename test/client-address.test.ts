@@ -1,5 +1,5 @@
 // The client address behind trusted proxies: only an IP from the trusted hop, otherwise
-// the socket's peer. (The wiring, on a real server process: trust-proxy.test.ts.)
+// the socket's peer. (The wiring, on a real server process: e2e/trust-proxy.test.ts.)
 import proxyAddr from '@fastify/proxy-addr'
 import type { IncomingMessage } from 'node:http'
 import t from 'tap'
