@@ -61,15 +61,11 @@ export default fp(async function auditPlugin (fastify) {
   const line = path === null ? (json: string) => `{"audit":true,${json.slice(1)}\n` : (json: string) => `${json}\n`
   const events = new EventEmitter<{ event: [AuditEvent] }>()
 
-  // The lines are written once per turn of the event loop (setImmediate: after all the
-  // requests whose I/O arrived in that turn), in one write to the log (measured: ~1.5 µs a
-  // redemption for the lines alone). A link's history is written at most once a second
-  // (HISTORY_EVERY_MS), one LinkStore call per link with only its newest LINK_HISTORY_MAX
-  // events, since the list keeps no more: a link redeemed thousands of times a second costs
-  // one Redis command a second, not one a turn carrying every event (`npm run bench:ab`,
-  // four runs: 14-21 % less Redis CPU a redemption). Best effort: a history must never fail
-  // or slow the request it describes. A history read flushes first (flushAudit), so that
-  // this instance reads its own writes; in flight writes are awaited on close.
+  // Lines once per event-loop turn, a link's history at most once a second with its newest
+  // LINK_HISTORY_MAX events: docs/decisions/0004-audit-and-history-batching.md. Best effort:
+  // a history must never fail or slow the request it describes. A history read flushes
+  // first (flushAudit), so that this instance reads its own writes; in flight writes are
+  // awaited on close.
   let lines = ''
   let linesScheduled: NodeJS.Immediate | undefined
   /** Set once close() has ended the file's stream. */

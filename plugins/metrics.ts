@@ -144,8 +144,7 @@ const LINK_HISTORY_OPERATIONS: Record<keyof LinkHistory, true> = { appendEvents:
 /**
  * Times every call of a store's methods into `histogram`, labelled with the method
  * (`redeem`, `spend`, …), failures included. The store's own methods are wrapped in place,
- * so that every holder of it is timed. (Not ioredis' per-command tracing channel: with a
- * subscriber it costs about 5 µs a command, a tenth of a redemption.)
+ * so that every holder of it is timed. (Not per Redis command: docs/decisions/0009-time-link-store-calls.md.)
  */
 export function instrumentStore<T extends object> (store: T, operations: Record<keyof T & string, true>, histogram: Histogram<'operation'>): void {
   const methods = store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>

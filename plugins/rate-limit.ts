@@ -7,7 +7,8 @@
 //                 token fails (nothing is spent by a valid one); over it, 429
 // A client without a token is its address: an IPv4 address, or an IPv6 /64 (clientKey).
 // Share links (/s/*) are guarded by budgets kept by the LinkStore, so that a redemption
-// spends them in the same atomic step (one Redis round trip) that reads and counts the link:
+// spends them in the same atomic step (one Redis round trip) that reads and counts the link
+// (docs/decisions/0003-budgets-inside-the-redeem-script.md):
 //   per client IP, REDEEM_RATE_LIMIT requests a minute, shared by GET/HEAD/POST /s/*;
 //   misses (unknown or expired tokens, forged forms, wrong passwords) per IP, and wrong
 //   passwords per link too, REDEEM_MISS_LIMIT per 10 minutes; over it, /s/* answers 429 for

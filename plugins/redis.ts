@@ -28,14 +28,7 @@ const BOUNDED = {
   reconnectOnError: (err: Error) => err.message.startsWith('READONLY')
 } satisfies RedisOptions
 
-/**
- * Commands sent during one turn of the event loop leave in one write: the socket is corked
- * at the turn's first command and uncorked once the turn's I/O callbacks have run
- * (setImmediate). Redemptions arriving together then share a syscall and a wakeup of
- * Redis: measured under load, ~5 µs less gateway CPU and ~6 µs less Redis CPU per
- * redemption than a write each. What ioredis' auto-pipelining does, without its Pipeline,
- * promise and callback per batch. Order is kept: it is one socket.
- */
+/** The commands of one event-loop turn leave in one write, in order: docs/decisions/0002-redis-writes-once-per-turn.md */
 function writeOncePerTurn (redis: Redis): Redis {
   const send = redis.sendCommand.bind(redis)
   let corked = false
@@ -55,9 +48,7 @@ function writeOncePerTurn (redis: Redis): Redis {
 }
 
 export function createRedisClient (config: RedisConfig): Redis | Cluster {
-  // No auto-pipelining: its machinery (a Pipeline per batch, a deferred write, a callback per
-  // reply) cost ~5 µs of gateway CPU per redemption more than writing each command at once;
-  // writeOncePerTurn groups the writes for less.
+  // No auto-pipelining: writeOncePerTurn groups the writes for less (docs/decisions/0002-redis-writes-once-per-turn.md).
   const client = { keyPrefix: config.keyPrefix, lazyConnect: true, enableOfflineQueue: false }
   switch (config.topology) {
     case 'single':

@@ -1,6 +1,7 @@
 // The LinkStore port: file records and share links, with their download counters and TTLs.
 // Its redeem() spends the client's budgets (a BudgetStore's) in the same step, where the
-// store can: a redemption is one round trip (the one deliberate coupling of the ports).
+// store can: a redemption is one round trip (the one deliberate coupling of the ports;
+// docs/decisions/0003-budgets-inside-the-redeem-script.md).
 import type { Access } from '../domain/access.js'
 import type { Disposition } from '../domain/content-disposition.js'
 import type { Budget, BudgetVerdict } from './budget-store.js'

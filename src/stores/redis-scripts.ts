@@ -107,10 +107,8 @@ return ids`
 export type Arg = string | number
 
 /**
- * A Lua script, run by EVALSHA (and by EVAL where the server does not have it yet). Not
- * ioredis's defineCommand: ioredis knows where EVALSHA's keys are (to prefix them and, on
- * Cluster, to route by slot), which it cannot know for a defined command with a variable
- * key count; and every pipeline ioredis builds copies all the defined commands onto itself.
+ * A Lua script, run by EVALSHA (EVAL where the server lacks it), not defineCommand:
+ * docs/decisions/0007-lua-by-evalsha.md
  */
 class Lua<T> {
   readonly #source: string

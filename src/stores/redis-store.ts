@@ -1,7 +1,8 @@
 // Production LinkStore, BudgetStore and LinkHistory on Redis, one class: a redemption's
-// script spends the client's budgets with the link (one round trip). Every decision about a link (redeem, revoke, attach to
-// a file, delete a file with its links) is one Lua script, so racing instances agree; a
-// redemption's script also spends the client's budgets (but on Cluster, see redeem()).
+// script spends the client's budgets with the link, in one round trip (but on Cluster, see
+// redeem(); docs/decisions/0003-budgets-inside-the-redeem-script.md). Every decision about a
+// link (redeem, revoke, attach to a file, delete a file with its links) is one Lua script
+// (redis-scripts.ts), so racing instances agree.
 // Keys that one script touches share a hash tag, so the layout also works on Cluster:
 //   file:{<fileId>}        hash   the file record
 //   file:{<fileId>}:links  hash   link id → token hash, for deleting a file's links
@@ -75,7 +76,7 @@ function linkFields (link: LinkRecord): Record<string, string> {
 }
 
 function toLink (record: string, downloads: string | number, revokedAt: string | number | null | undefined): LinkRecord {
-  // Completed in place: spreading the parsed object into a new one costs a copy per redemption.
+  // Completed in place, not spread into a new object (docs/decisions/0008-link-record-as-one-json-field.md).
   const link = JSON.parse(record) as LinkRecord
   link.downloads = Number(downloads)
   link.revokedAt = revokedAt === null || revokedAt === undefined ? null : Number(revokedAt)

@@ -75,17 +75,15 @@ export class S3ObjectStore implements ObjectStore {
   readonly #publicEndpoint: string | undefined
   #target: Promise<PresignTarget> | undefined
   /**
-   * X-Amz-Date counts whole seconds, so within one second the same request with the same
-   * credentials signs to the very same bytes: the URLs signed this second are kept, by
-   * object key, and handed out again (a link redeemed many times a second is signed once).
+   * The URLs signed this second, by object key: within a second the same request signs to
+   * the same bytes (docs/decisions/0005-signed-url-memo.md).
    */
   #signed: { second: number, credentials: Credentials, byKey: Map<string, Signed> } | undefined
 
   constructor (options: S3ObjectStoreOptions) {
     this.#client = options.client
     this.#bucket = options.bucket
-    // Measured (npm run bench): 8 MiB × 4 peaked at ~240 MiB of RSS, 6 MiB × 2 at ~200, at the
-    // same throughput to s3rver; lib-storage copies each part, and the copies wait for a full GC.
+    // 6 MiB parts (more when 10,000 parts need it), 2 in flight: docs/decisions/0006-upload-part-size-and-queue.md
     this.#partSize = Math.max(6 * MiB, Math.ceil(options.maxObjectBytes / MAX_PARTS))
     this.#queueSize = options.queueSize ?? 2
     this.#pingTimeout = options.pingTimeout ?? 2000
@@ -152,9 +150,8 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   /**
-   * getSignedUrl() runs the whole command middleware stack (about 500 µs a URL). The
-   * endpoint and region of a bucket do not change, so they are found once, from a probe
-   * presigned that slow way, and each URL is then one SigV4 signature (a few µs). The probe
+   * Where this bucket's URLs go, found once from a probe the SDK presigns, so that each URL
+   * is one signature: docs/decisions/0001-hand-written-sigv4-presigner.md. The probe
    * is presigned by a client of its own: the same endpoint settings (or the public
    * endpoint), and made-up credentials, so that finding the target needs neither the real
    * ones nor a request.

@@ -1,7 +1,5 @@
-// SigV4 query-string signing of S3 GETs: a presigned URL in a few microseconds. The SDK's
-// presigners run a request through a generic pipeline (getSignedUrl about 500 µs a URL,
-// S3RequestPresigner about 35 µs); a GET with only `host` signed needs one SHA-256 of the
-// canonical request and one HMAC with the day's signing key, which is cached.
+// SigV4 query-string signing of S3 GETs, with the day's signing key cached:
+// docs/decisions/0001-hand-written-sigv4-presigner.md
 // Spec: https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
 import { createHmac, hash } from 'node:crypto'
 
