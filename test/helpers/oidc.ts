@@ -170,3 +170,43 @@ export async function startProvider (t: Teardown, options: ProviderOptions = {})
     jwksFetches: () => fetches
   }
 }
+
+/**
+ * Signs `login` in at the provider the way a browser would (following its redirects, with
+ * its cookies, through the login page's form), starting from the authorization URL the
+ * gateway redirected to. Returns the URL the provider sends the browser back to.
+ */
+export async function loginAtProvider (authorizationUrl: string, login: string): Promise<URL> {
+  const jar = new Map<string, string>()
+  const send = async (url: URL, init: RequestInit = {}): Promise<Response> => {
+    const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ')
+    const response = await fetch(url, { ...init, redirect: 'manual', headers: { ...(init.headers as Record<string, string> ?? {}), ...(cookie === '' ? {} : { cookie }) } })
+    for (const line of response.headers.getSetCookie()) {
+      const [pair = ''] = line.split(';')
+      const eq = pair.indexOf('=')
+      jar.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim())
+    }
+    return response
+  }
+  let url = new URL(authorizationUrl)
+  const provider = url.origin
+  for (let hop = 0; hop < 10; hop++) {
+    const response = await send(url)
+    if (response.status >= 300 && response.status < 400) {
+      url = new URL(response.headers.get('location') ?? '', url)
+      if (url.origin !== provider) return url
+      continue
+    }
+    const page = await response.text()
+    const action = /<form[^>]*action="([^"]+)"/.exec(page)?.[1]
+    if (action === undefined || !page.includes('name="login"')) throw new Error(`unexpected page at the provider (${response.status}): ${page.slice(0, 200)}`)
+    const posted = await send(new URL(action, url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ prompt: 'login', login, password: 'any' }).toString()
+    })
+    url = new URL(posted.headers.get('location') ?? '', url)
+    if (url.origin !== provider) return url
+  }
+  throw new Error('too many redirects at the provider')
+}
