@@ -139,6 +139,7 @@ export class IdentityProvider {
 
   /** For readiness: fetches the key set again (at most once per cooldown); never throws. */
   async check (): Promise<'ok' | 'unavailable'> {
+    if (Date.now() - this.#failedAt < this.#cooldownMs) return 'unavailable'
     try {
       await this.#discover()
       const keys = this.#keys as RemoteJWKSet
@@ -173,12 +174,22 @@ export class IdentityProvider {
   /** The verified ID token claims of a browser's return to the callback; throws on any mismatch. */
   async finishSignIn (callbackUrl: URL, expected: { state: string, nonce: string, codeVerifier: string }): Promise<Record<string, unknown>> {
     const config = await this.#discover()
-    const tokens = await oidc.authorizationCodeGrant(config, callbackUrl, {
-      pkceCodeVerifier: expected.codeVerifier,
-      expectedState: expected.state,
-      expectedNonce: expected.nonce,
-      idTokenExpected: true
-    })
+    let tokens
+    try {
+      tokens = await oidc.authorizationCodeGrant(config, callbackUrl, {
+        pkceCodeVerifier: expected.codeVerifier,
+        expectedState: expected.state,
+        expectedNonce: expected.nonce,
+        idTokenExpected: true
+      })
+    } catch (err) {
+      // The token endpoint (or the keys) could not be reached: not the browser's fault.
+      if (err instanceof TypeError || (err as { cause?: unknown }).cause instanceof TypeError) {
+        this.#fail(err)
+        throw new ProviderUnavailable(err)
+      }
+      throw err
+    }
     const claims = tokens.claims()
     if (claims === undefined) throw new Error('the provider returned no ID token')
     return claims

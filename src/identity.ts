@@ -2,14 +2,9 @@
 // gateway's or of the identity provider, a personal API token, or a browser session): one
 // identity, whatever proved it.
 import type { FastifyRequest } from 'fastify'
-import { Type, type Static } from 'typebox'
 import type { Visitor } from './domain/access.js'
+import type { Scope } from './domain/scopes.js'
 import { HttpError } from './errors.js'
-
-/** What a personal API token may be limited to; every other credential may do all of it. */
-export const ScopeSchema = Type.Union([Type.Literal('files:write'), Type.Literal('files:read'), Type.Literal('links:write'), Type.Literal('links:read')])
-export type Scope = Static<typeof ScopeSchema>
-export const SCOPE_COUNT = 4
 
 export interface Identity extends Visitor {
   /** What proved it. */

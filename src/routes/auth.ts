@@ -36,6 +36,20 @@ export async function beginSignIn (fastify: FastifyInstance, request: FastifyReq
   return await reply.header('cache-control', 'no-store').redirect(start.url.href, 302)
 }
 
+/** The groups a session cookie holds: as many as fit in GROUPS_BUDGET characters (a cookie must stay under 4 KB). */
+const GROUPS_BUDGET = 2500
+
+function fitting (groups: readonly string[]): string[] {
+  const kept: string[] = []
+  let size = 0
+  for (const group of groups) {
+    size += group.length + 3
+    if (size > GROUPS_BUDGET) break
+    kept.push(group)
+  }
+  return kept
+}
+
 const SessionSchema = Type.Object({
   sub: Type.String(),
   email: Type.Union([Type.String(), Type.Null()]),
@@ -105,7 +119,11 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     }
     const identity = identityFromClaims(claims, claimNames, 'session')
     if (identity === null) return fail('invalid_subject', 403, `Your account has no "${claimNames.user}" the gateway can use. Ask your administrator.`)
-    request.session.set('user', { sub: identity.sub, groups: [...identity.groups], email: identity.email, csrf: randomBytes(32).toString('base64url') })
+    const groups = fitting(identity.groups)
+    if (groups.length < identity.groups.length) {
+      request.log.warn({ kept: groups.length, of: identity.groups.length }, 'too many groups for a session cookie: only the first are kept (see docs/identity.md)')
+    }
+    request.session.set('user', { sub: identity.sub, groups, email: identity.email, csrf: randomBytes(32).toString('base64url') })
     request.identity = identity
     fastify.audit(request, 'auth.signed_in', {})
     return await reply.redirect(localPath(pending.returnTo), 303)

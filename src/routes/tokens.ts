@@ -6,7 +6,8 @@ import { Type, type Static } from 'typebox'
 import { newId } from '../domain/ids.js'
 import { hashToken, newPersonalToken } from '../domain/tokens.js'
 import { HttpError, notFound } from '../errors.js'
-import { ownerOf, SCOPE_COUNT, ScopeSchema } from '../identity.js'
+import { ScopeSchema } from '../domain/scopes.js'
+import { ownerOf } from '../identity.js'
 import { IdParamsSchema, errorResponses } from '../schemas.js'
 import { MAX_TOKENS_PER_USER, type PersonalToken } from '../stores/token-store.js'
 
@@ -24,7 +25,7 @@ export type TokenView = Static<typeof TokenSchema>
 
 const NewTokenSchema = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 100, pattern: '^[^\\x00-\\x1f\\x7f]*$', description: 'What the token is for, e.g. "backup script"' }),
-  scopes: Type.Array(ScopeSchema, { minItems: 1, maxItems: SCOPE_COUNT, uniqueItems: true, description: 'What the token may do' }),
+  scopes: Type.Array(ScopeSchema, { minItems: 1, maxItems: ScopeSchema.anyOf.length, uniqueItems: true, description: 'What the token may do' }),
   ttl: Type.Integer({ minimum: 60, maximum: MAX_TTL, default: 90 * DAY, description: 'Seconds until the token expires (at most a year)' })
 }, { additionalProperties: false })
 

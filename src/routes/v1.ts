@@ -3,7 +3,8 @@
 // config.scope), and spends the caller's API budget unless it names a budget of its own in
 // config.rateLimit (uploads).
 import type { FastifyPluginAsync } from 'fastify'
-import { requireScope, type Scope } from '../identity.js'
+import type { Scope } from '../domain/scopes.js'
+import { requireScope } from '../identity.js'
 import filesRoutes from './files.js'
 import linksRoutes from './links.js'
 import tokensRoutes from './tokens.js'

@@ -1,7 +1,7 @@
 // The TokenStore port: personal API tokens, kept by the hash of their secret (the secret
 // itself is shown once and stored nowhere). A token found here is live: revoked and
 // expired tokens are not found, on every instance at once.
-import type { Scope } from '../identity.js'
+import type { Scope } from '../domain/scopes.js'
 
 export interface PersonalToken {
   id: string
