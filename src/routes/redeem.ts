@@ -152,6 +152,9 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   }
 
   async function page (request: FastifyRequest, reply: FastifyReply, link: LinkRecord, status = 200, error?: string): Promise<FastifyReply> {
+    // The form's nonce is bound to the browser's session (as its POST will find it), even on
+    // a public link, where nothing asked who it is yet.
+    if (fastify.signInEnabled) await fastify.identify(request, { bearer: false })
     // The form's POST ends in a redirect to the object store, which form-action must allow.
     // Asked here, not when the routes are built: starting must not depend on the store.
     return reply.code(status).headers(pageHeaders(await formTargets())).send(downloadPage({

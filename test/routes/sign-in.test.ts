@@ -109,6 +109,20 @@ t.test('a restricted link in a browser: sign in, back on its page, download', as
   t.equal(wrongCsrf.statusCode, 403, 'with a wrong one')
 })
 
+t.test('a signed-in browser on a public limited link: its form works too', async (t) => {
+  const { gw } = await setup(t)
+  const restricted = await shareFile(gw, 'authenticated')
+  const { session } = await signIn(gw.app, restricted, 'ann')
+  const up = await gw.app.inject({ method: 'POST', url: '/v1/files?share=true&maxDownloads=1', headers: { authorization: gw.auth('owner'), 'content-type': 'text/plain', 'x-filename': 'once.txt' }, payload: 'once' })
+  const path = new URL(up.json().link.url as string).pathname
+  const page = await gw.app.inject({ method: 'GET', url: path, headers: { accept: 'text/html', cookie: session } })
+  t.equal(page.statusCode, 200)
+  const nonce = /name="nonce" value="([^"]+)"/.exec(page.body)?.[1] ?? ''
+  const post = await gw.app.inject({ method: 'POST', url: path, headers: { accept: 'text/html', cookie: session, 'content-type': 'application/x-www-form-urlencoded' }, payload: `nonce=${encodeURIComponent(nonce)}` })
+  t.equal(post.statusCode, 303, 'the nonce of the page matches what its POST expects')
+  t.match(gw.events.filter((e) => e.event === 'link.redeemed').at(-1), { sub: 'ann' }, 'and the redemption names who was signed in')
+})
+
 t.test('the session cookie: HttpOnly, SameSite=Lax, an absolute lifetime; Secure on https', async (t) => {
   const { gw } = await setup(t)
   const path = await shareFile(gw, 'authenticated')
