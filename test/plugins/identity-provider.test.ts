@@ -1,6 +1,6 @@
 // Bearer JWTs of the organisation's identity provider, checked against its published keys:
 // a real OpenID Provider (oidc-provider) on loopback issues and publishes them.
-import { SignJWT } from 'jose'
+import { CompactSign, SignJWT } from 'jose'
 import t from 'tap'
 import type { Config } from '../../src/config.js'
 import { buildTestApp, type TestApp } from '../helpers/app.js'
@@ -167,4 +167,69 @@ t.test('a provider down at start: the gateway starts, its tokens get 503 until i
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
   t.equal(status, 200, 'once the provider is up, after the cooldown')
+})
+
+// ---- Adversarial review of issue 16 (branch review-attack): each test names what it attacks.
+
+t.test('attack: USER_CLAIM=email takes only a verified address as the user id', async (t) => {
+  const provider = await startProvider(t)
+  const byEmail = await gateway(t, provider, { userClaim: 'email' })
+  // Anyone who can type an address into a profile (self sign-up, an editable e-mail) would
+  // otherwise become that address: its files, links and tokens.
+  const unverified = await files(byEmail, await provider.sign({ sub: 'mallory', email: 'ann@example.com', email_verified: false }))
+  t.equal(unverified.status, 401, 'email_verified: false is no user id')
+  const unsaid = await files(byEmail, await provider.sign({ sub: 'mallory', email: 'ann@example.com' }))
+  t.equal(unsaid.status, 401, 'nor an address the token does not say is verified')
+  t.equal((await files(byEmail, await provider.sign({ sub: 'ann', email: 'ann@example.com', email_verified: true }))).status, 200, 'a verified one is')
+})
+
+t.test('attack: the Authorization header is read the same way whatever kind of token it carries', async (t) => {
+  const provider = await startProvider(t)
+  const gw = await gateway(t, provider)
+  const own = gw.auth('u').slice('Bearer '.length)
+  const theirs = await provider.sign({ sub: 'u' })
+  for (const [name, format] of [
+    ['two spaces', (x: string) => `Bearer  ${x}`],
+    ['a trailing space', (x: string) => `Bearer ${x} `],
+    ['lower-case scheme', (x: string) => `bearer ${x}`]
+  ] as const) {
+    const ownStatus = (await gw.app.inject({ method: 'GET', url: '/v1/files', headers: { authorization: format(own) } })).statusCode
+    const theirStatus = (await gw.app.inject({ method: 'GET', url: '/v1/files', headers: { authorization: format(theirs) } })).statusCode
+    t.equal(ownStatus, theirStatus, `${name}: an HS256 JWT (${ownStatus}) and a provider JWT (${theirStatus}) get the same answer`)
+  }
+})
+
+t.test('holds: header games (crit, jku, jwk, x5u, cty, nested JWT, aud arrays) give nothing away', async (t) => {
+  const provider = await startProvider(t)
+  const gw = await gateway(t, provider)
+  const key = provider.currentKey()
+  const now = Math.floor(Date.now() / 1000)
+  const claims = { sub: 'u', iss: provider.issuer, aud: provider.audience, exp: now + 600 }
+  const attacker = await newSigningKey()
+  const attackerPublic = { ...attacker.jwk, d: undefined, p: undefined, q: undefined, dp: undefined, dq: undefined, qi: undefined }
+  const cases: Array<[string, string]> = [
+    ['an unknown crit extension', await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: key.kid, crit: ['x-ignore-me'], 'x-ignore-me': true }).sign(key.privateKey, { crit: { 'x-ignore-me': true } })],
+    ['jku and x5u naming the attacker\'s keys', await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: attacker.kid, jku: 'http://127.0.0.1:9/jwks', x5u: 'http://127.0.0.1:9/cert' }).sign(attacker.privateKey)],
+    ['the attacker\'s key embedded (jwk)', await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', jwk: attackerPublic as never }).sign(attacker.privateKey)],
+    ['the attacker\'s key embedded under the provider\'s kid', await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: key.kid, jwk: attackerPublic as never }).sign(attacker.privateKey)],
+    ['a nested JWT: the provider\'s signature over an attacker\'s token (cty: JWT)', await new CompactSign(new TextEncoder().encode(await new SignJWT({ ...claims, sub: 'admin' }).setProtectedHeader({ alg: 'RS256', kid: attacker.kid }).sign(attacker.privateKey))).setProtectedHeader({ alg: 'RS256', kid: key.kid, cty: 'JWT' }).sign(key.privateKey)],
+    ['kid with path traversal', await provider.sign({ sub: 'u' }, { kid: '../../../../dev/null' })]
+  ]
+  for (const [name, token] of cases) t.equal((await files(gw, token)).status, 401, name)
+  // aud an array that contains the audience: accepted, as RFC 7519 says; azp is not a gateway concern for access tokens.
+  t.equal((await files(gw, await provider.sign({ sub: 'u', aud: ['another-api', provider.audience], azp: 'another-client' }))).status, 200, 'aud array containing JWT_AUDIENCE')
+  t.equal((await files(gw, await provider.sign({ sub: 'u', aud: ['another-api'] }))).status, 401, 'aud array without it')
+})
+
+t.test('holds: a flood of unknown kids while the provider is down is a 503 for each, fetched at most once per cooldown', async (t) => {
+  const provider = await startProvider(t)
+  const gw = await gateway(t, provider, { jwksCooldown: 1 })
+  t.equal((await files(gw, await provider.sign({ sub: 'u' }))).status, 200, 'keys fetched')
+  await provider.stop()
+  await cooldownOver()
+  const started = Date.now()
+  const flood = await Promise.all(Array.from({ length: 200 }, async () => await files(gw, await provider.sign({ sub: 'u' }, { kid: `random-${Math.random()}` }))))
+  t.ok(flood.every((r) => r.status === 503), 'two hundred unknown kids: 503 each, never a 401 or a 500')
+  t.ok(Date.now() - started < 5000, 'answered without waiting on the provider once per request')
+  t.equal((await files(gw, await provider.sign({ sub: 'u' }))).status, 200, 'the cached key still verifies meanwhile')
 })

@@ -13,7 +13,13 @@ const SECRET = 'session-secret-for-the-tests-0123456789'
 const USERS = {
   ann: { email: 'ann@example.com', email_verified: true, groups: ['finance'] },
   bob: { email: 'bob@other.org', email_verified: true, groups: ['sales'] },
-  eve: { email: 'eve@example.com', email_verified: false, groups: [] }
+  eve: { email: 'eve@example.com', email_verified: false, groups: [] },
+  // Adversarial users (review of issue 16).
+  mallory: { email: 'ann@example.com', email_verified: false, groups: [] },
+  cyrillic: { email: 'c@example.com', email_verified: true, groups: Array.from({ length: 400 }, (_, i) => `группа-${String(i).padStart(4, '0')}`) },
+  quoted: { email: 'q@example.com', email_verified: true, groups: Array.from({ length: 400 }, (_, i) => `"q\\${i}"`) },
+  ['s'.repeat(256)]: { email: `${'x'.repeat(200)}@example.com`, email_verified: true, groups: Array.from({ length: 400 }, (_, i) => `group-${String(i).padStart(4, '0')}`) },
+  '<script>alert(1)</script>': { email: '<img src=x onerror=alert(1)>@example.com', email_verified: true, groups: ['<script>alert(2)</script>'] }
 }
 
 function settings (provider: TestProvider): Partial<Config> {
@@ -32,10 +38,10 @@ function settings (provider: TestProvider): Partial<Config> {
 
 type Gateway = TestApp & { events: AuditEvent[] }
 
-async function setup (tt: Parameters<typeof buildTestApp>[0], over: Partial<Config> = {}): Promise<{ provider: TestProvider, gw: Gateway }> {
+async function setup (tt: Parameters<typeof buildTestApp>[0], over: Partial<Config> | ((provider: TestProvider) => Partial<Config>) = {}): Promise<{ provider: TestProvider, gw: Gateway }> {
   const provider = await startProvider(tt, { users: USERS })
   const events: AuditEvent[] = []
-  const gw = await buildTestApp(tt, { setup: (app) => { app.auditEvents.on('event', (e) => events.push(e)) } }, { ...settings(provider), ...over })
+  const gw = await buildTestApp(tt, { setup: (app) => { app.auditEvents.on('event', (e) => events.push(e)) } }, { ...settings(provider), ...(typeof over === 'function' ? over(provider) : over) })
   return { provider, gw: { ...gw, events } }
 }
 
@@ -246,4 +252,81 @@ t.test('without sign-in configured, /auth is not there and restricted links ask 
   const res = await gw.app.inject({ method: 'GET', url: path, headers: { accept: 'text/html' } })
   t.equal(res.statusCode, 401)
   t.match(res.body, /present a bearer token/)
+})
+
+// ---- Adversarial review of issue 16 (branch review-attack): each test names what it attacks.
+
+/** The bytes a browser counts against its 4096-byte limit for one cookie: name=value, as sent. */
+function cookieBytes (res: LightMyRequestResponse, name: string): number {
+  const header = ([] as string[]).concat(res.headers['set-cookie'] ?? []).find((line) => line.startsWith(`${name}=`)) ?? ''
+  return Buffer.byteLength(header.split(';')[0] ?? '')
+}
+
+t.test('attack: a session cookie stays under 4 KB whatever the groups, user id and e-mail (bytes, not characters)', async (t) => {
+  const { gw } = await setup(t)
+  for (const user of ['cyrillic', 'quoted', 's'.repeat(256)]) {
+    const start = await gw.app.inject({ method: 'GET', url: '/auth/login?return=/' })
+    const back = await loginAtProvider(start.headers.location as string, user)
+    const callback = await gw.app.inject({ method: 'GET', url: back.pathname + back.search, headers: { cookie: cookie(start, 'lg_signin') } })
+    t.equal(callback.statusCode, 303, `${user.slice(0, 10)}: signed in`)
+    // A browser silently drops a larger cookie: the next visit is sent to sign in again, in a loop.
+    t.ok(cookieBytes(callback, 'lg_session') <= 4096, `${user.slice(0, 10)}: lg_session is ${cookieBytes(callback, 'lg_session')} bytes, at most 4096`)
+  }
+})
+
+t.test('attack: a return path outside latin1, or at the length limit, does not break the sign-in', async (t) => {
+  const { gw } = await setup(t)
+  const start = await gw.app.inject({ method: 'GET', url: `/auth/login?return=${encodeURIComponent('/s/€uro')}` })
+  t.equal(start.statusCode, 302, 'the path is accepted')
+  const back = await loginAtProvider(start.headers.location as string, 'ann')
+  const callback = await gw.app.inject({ method: 'GET', url: back.pathname + back.search, headers: { cookie: cookie(start, 'lg_signin') } })
+  t.equal(callback.statusCode, 303, 'back to it, not a 500 (a Location header outside latin1 throws ERR_INVALID_CHAR)')
+  t.equal(callback.headers.location, '/s/%E2%82%ACuro', 'percent-encoded')
+
+  // 2047 characters are allowed; two bytes each in UTF-8 they no longer fit in a cookie.
+  const long = await gw.app.inject({ method: 'GET', url: `/auth/login?return=${encodeURIComponent('/' + 'é'.repeat(2047))}` })
+  if (long.statusCode === 302) {
+    t.ok(cookieBytes(long, 'lg_signin') <= 4096, `lg_signin is ${cookieBytes(long, 'lg_signin')} bytes, at most 4096 (a browser drops a larger one: "not started in this browser")`)
+  } else {
+    t.equal(long.statusCode, 400, 'or the return path is refused up front')
+  }
+})
+
+t.test('attack: USER_CLAIM=email takes only a verified address as the user id', async (t) => {
+  const { gw } = await setup(t, (provider) => ({ oidc: { ...(settings(provider).oidc as NonNullable<Config['oidc']>), userClaim: 'email' } }))
+  const path = await shareFile(gw, 'authenticated')
+  // mallory typed ann's address into her profile; the provider has not verified it.
+  const start = await gw.app.inject({ method: 'GET', url: path, headers: { accept: 'text/html' } })
+  const back = await loginAtProvider(start.headers.location as string, 'mallory')
+  const callback = await gw.app.inject({ method: 'GET', url: back.pathname + back.search, headers: { accept: 'text/html', cookie: cookie(start, 'lg_signin') } })
+  t.not(callback.statusCode, 303, 'an unverified address is not signed in as that address')
+  t.notOk(callback.cookies.some((c) => c.name === 'lg_session' && c.value !== ''), 'no session')
+  t.notOk(gw.events.some((e) => e.event === 'auth.signed_in' && e.sub === 'ann@example.com'), 'nobody became ann@example.com')
+})
+
+t.test('attack: form-action allows the provider only on pages that can sign out', async (t) => {
+  const { provider, gw } = await setup(t)
+  const formAction = (res: LightMyRequestResponse): string => /form-action ([^;]*)/.exec(res.headers['content-security-policy'] as string)?.[1] ?? ''
+  // A public limited link, opened by nobody signed in: its page has a download form and no sign-out form.
+  const up = await gw.app.inject({ method: 'POST', url: '/v1/files', headers: { authorization: gw.auth('owner'), 'content-type': 'text/plain', 'x-filename': 'a.txt' }, payload: 'a' })
+  const link = await gw.app.inject({ method: 'POST', url: `/v1/files/${up.json().id as string}/links`, headers: { authorization: gw.auth('owner') }, payload: { maxDownloads: 1 } })
+  const page = await gw.app.inject({ method: 'GET', url: new URL(link.json().url as string).pathname, headers: { accept: 'text/html' } })
+  t.equal(page.statusCode, 200)
+  t.notOk(formAction(page).includes(provider.issuer), `nothing on the page leads to the provider: form-action ${formAction(page)}`)
+})
+
+t.test('holds: the callback never echoes what it is sent; user bytes are escaped in pages', async (t) => {
+  const { gw } = await setup(t)
+  const start = await gw.app.inject({ method: 'GET', url: '/auth/login?return=/' })
+  const injected = await gw.app.inject({ method: 'GET', url: `/auth/callback?error=${encodeURIComponent('<script>x</script>')}&error_description=${encodeURIComponent('<script>alert(1)</script>')}&state=${encodeURIComponent('"><script>')}`, headers: { accept: 'text/html', cookie: cookie(start, 'lg_signin') } })
+  t.equal(injected.statusCode, 403)
+  t.notOk(injected.body.includes('<script'), 'neither error nor error_description is in the page')
+  t.match(injected.headers['content-security-policy'], /default-src 'none'/)
+
+  const path = await shareFile(gw, { groups: ['finance'] })
+  const { session } = await signIn(gw.app, path, '<script>alert(1)</script>')
+  const page = await gw.app.inject({ method: 'GET', url: path, headers: { accept: 'text/html', cookie: session } })
+  t.equal(page.statusCode, 403, 'not shared with this user')
+  t.notOk(/<script|<img/.test(page.body), 'the user id, e-mail and groups appear escaped, if at all')
+  t.match(page.body, /&#60;img src=x onerror=alert\(1\)&#62;@example\.com/, 'the e-mail, escaped')
 })
