@@ -6,22 +6,7 @@
 import secureSession, { type Session, type SessionData } from '@fastify/secure-session'
 import fp from 'fastify-plugin'
 import { hkdfSync } from 'node:crypto'
-
-export interface SessionUser {
-  sub: string
-  groups: string[]
-  email: string | null
-  /** The X-CSRF-Token of this session's unsafe API calls and the value its forms carry. */
-  csrf: string
-}
-
-export interface SignInState {
-  state: string
-  nonce: string
-  codeVerifier: string
-  /** A path on this gateway to return to. */
-  returnTo: string
-}
+import { SESSION_COOKIE, SIGN_IN_COOKIE, type SessionUser, type SignInState } from '../src/session.js'
 
 declare module '@fastify/secure-session' {
   interface SessionData {
@@ -41,8 +26,6 @@ declare module 'fastify' {
   }
 }
 
-export const SESSION_COOKIE = 'lg_session'
-export const SIGN_IN_COOKIE = 'lg_signin'
 const SIGN_IN_TTL_S = 600
 
 /** A 32-byte key of its own from each secret: the first seals, all open. */

@@ -29,18 +29,22 @@ export interface ClaimNames {
 
 const MAX_SUBJECT = 256
 const MAX_GROUPS = 1000
+/** The longest e-mail address (RFC 5321's path limit). */
+const MAX_EMAIL = 254
 
 /** The identity a verified set of claims proves, or null when it names no usable user. */
 export function identityFromClaims (claims: Record<string, unknown>, names: ClaimNames, via: Identity['via']): Identity | null {
+  // Only an address the provider verified: anyone can type an address into a profile.
+  const email = typeof claims.email === 'string' && claims.email.length <= MAX_EMAIL && claims.email_verified === true ? claims.email : null
   const sub = claims[names.user]
   if (typeof sub !== 'string' || sub === '' || sub.length > MAX_SUBJECT) return null
+  // USER_CLAIM=email: an unverified address names nobody (else whoever typed it would be its owner).
+  if (names.user === 'email' && sub !== email) return null
   const groups = claims[names.groups]
-  const email = claims.email
   return {
     sub,
     groups: Array.isArray(groups) ? groups.filter((g): g is string => typeof g === 'string').slice(0, MAX_GROUPS) : [],
-    // Only an address the provider verified: anyone can type an address into a profile.
-    email: typeof email === 'string' && claims.email_verified === true ? email : null,
+    email,
     via,
     scopes: null
   }

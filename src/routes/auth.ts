@@ -11,15 +11,27 @@ import { HttpError, unavailable } from '../errors.js'
 import { ProviderUnavailable } from '../identity-provider.js'
 import { identityFromClaims } from '../identity.js'
 import { pageHeaders, signInFailedPage, signedOutPage } from '../pages.js'
+import { SESSION_COOKIE, type SessionUser } from '../session.js'
 import { ProblemResponse, errorResponses } from '../schemas.js'
 
 /** A path on this gateway: one slash, then no slash or backslash (`//host`, `/\host` leave it), no control characters. */
-export const LOCAL_PATH_PATTERN = '^/(?![/\\\\])[^\\x00-\\x1f\\x7f]{0,2047}$'
+export const LOCAL_PATH_PATTERN = '^/(?![/\\\\])[^\\x00-\\x1f\\x7f]{0,1023}$'
 const LOCAL_PATH = new RegExp(LOCAL_PATH_PATTERN)
+/** The longest return path kept, once percent-encoded: the sign-in cookie must stay well under 4 KB. */
+const MAX_RETURN_BYTES = 1536
 
-/** `value` when it is a path on this gateway, else '/'. */
+/**
+ * `value` when it is a path on this gateway, in ASCII (a Location header holds nothing
+ * else: anything beyond it is percent-encoded), else '/'.
+ */
 export function localPath (value: string | undefined): string {
-  return value !== undefined && LOCAL_PATH.test(value) ? value : '/'
+  if (value === undefined || !LOCAL_PATH.test(value)) return '/'
+  try {
+    const ascii = value.replace(/[^\x21-\x7e]+/g, (run) => encodeURIComponent(run))
+    return ascii.length <= MAX_RETURN_BYTES ? ascii : '/'
+  } catch {
+    return '/' // a lone surrogate
+  }
 }
 
 /** Sends the browser to the provider to sign in, and back to `returnTo` afterwards. */
@@ -36,19 +48,8 @@ export async function beginSignIn (fastify: FastifyInstance, request: FastifyReq
   return await reply.header('cache-control', 'no-store').redirect(start.url.href, 302)
 }
 
-/** The groups a session cookie holds: as many as fit in GROUPS_BUDGET characters (a cookie must stay under 4 KB). */
-const GROUPS_BUDGET = 2500
-
-function fitting (groups: readonly string[]): string[] {
-  const kept: string[] = []
-  let size = 0
-  for (const group of groups) {
-    size += group.length + 3
-    if (size > GROUPS_BUDGET) break
-    kept.push(group)
-  }
-  return kept
-}
+/** What browsers keep of a cookie's name and value, with a margin. */
+const COOKIE_BYTES = 4000
 
 const SessionSchema = Type.Object({
   sub: Type.String(),
@@ -67,6 +68,22 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   if (provider === null || oidc === null) return
   const claimNames = { user: oidc.userClaim, groups: oidc.groupsClaim }
   const html = (reply: FastifyReply, status: number, body: string): FastifyReply => reply.code(status).headers(pageHeaders()).send(body)
+
+  /** The bytes of the session cookie (name=value, as sent) that would hold `user`. */
+  const cookieBytes = (user: SessionUser): number =>
+    Buffer.byteLength(`${SESSION_COOKIE}=${encodeURIComponent(fastify.encodeSecureSession(fastify.createSecureSession({ user }), 'session'))}`)
+
+  /** The most of the user's groups (in their order) that keep the session cookie within COOKIE_BYTES: browsers drop larger ones. */
+  function fittingGroups (user: SessionUser): string[] {
+    let low = 0
+    let high = user.groups.length
+    while (low < high) {
+      const mid = Math.ceil((low + high) / 2)
+      if (cookieBytes({ ...user, groups: user.groups.slice(0, mid) }) <= COOKIE_BYTES) low = mid
+      else high = mid - 1
+    }
+    return user.groups.slice(0, low)
+  }
 
   fastify.addHook('onRequest', (_request, reply, done) => {
     reply.header('cache-control', 'no-store')
@@ -119,11 +136,12 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     }
     const identity = identityFromClaims(claims, claimNames, 'session')
     if (identity === null) return fail('invalid_subject', 403, `Your account has no "${claimNames.user}" the gateway can use. Ask your administrator.`)
-    const groups = fitting(identity.groups)
+    const csrf = randomBytes(32).toString('base64url')
+    const groups = fittingGroups({ sub: identity.sub, groups: [...identity.groups], email: identity.email, csrf })
     if (groups.length < identity.groups.length) {
       request.log.warn({ kept: groups.length, of: identity.groups.length }, 'too many groups for a session cookie: only the first are kept (see docs/identity.md)')
     }
-    request.session.set('user', { sub: identity.sub, groups, email: identity.email, csrf: randomBytes(32).toString('base64url') })
+    request.session.set('user', { sub: identity.sub, groups, email: identity.email, csrf })
     request.identity = identity
     fastify.audit(request, 'auth.signed_in', {})
     return await reply.redirect(localPath(pending.returnTo), 303)
@@ -158,6 +176,8 @@ const authRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       fastify.audit(request, 'auth.signed_out', {})
     }
     const signedOut = `${config.publicUrl}/auth/signed-out`
+    // Nobody was signed in here: nothing to end at the provider either.
+    if (user === undefined) return await reply.redirect(signedOut, 303)
     const endSession = await provider.endSessionUrl(signedOut)
     return await reply.redirect(endSession?.href ?? signedOut, 303)
   })

@@ -60,9 +60,16 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     return `${link.id}\n${account(request)?.csrf ?? ''}`
   }
 
-  /** The origins a page's forms may go to: this gateway, the object store, and the identity provider (signing out). */
-  async function formTargets (): Promise<string[]> {
-    return [...new Set([publicOrigin, await objectStore.downloadOrigin(), ...(fastify.identityProvider?.origins() ?? [])])]
+  /**
+   * The origins a page's forms may lead to: this gateway; the object store where it has a
+   * download form; the identity provider where it has a sign-out form.
+   */
+  async function formTargets (request: FastifyRequest, download: boolean): Promise<string[]> {
+    return [...new Set([
+      publicOrigin,
+      ...(download ? [await objectStore.downloadOrigin()] : []),
+      ...(account(request) === null ? [] : fastify.identityProvider?.origins() ?? [])
+    ])]
   }
 
   /**
@@ -93,6 +100,10 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     } catch (err) {
       throw auditDenial(request, 'unauthenticated', link, err as HttpError)
     }
+    // A personal token opens a restricted link only with files:read (not an upload script's token).
+    if (visitor?.scopes != null && !visitor.scopes.includes('files:read')) {
+      throw auditDenial(request, 'forbidden', link, new HttpError(403, 'LG_SCOPE', 'This token lacks the "files:read" scope'))
+    }
     const denial = accessDenial(link.access, link.owner, visitor)
     if (denial === null) return null
     const html = prefersHtml(request.headers.accept)
@@ -109,7 +120,7 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     auditDenial(request, denial, link, error)
     const signedIn = account(request)
     if (html && signedIn !== null) {
-      return await reply.code(403).headers(pageHeaders(await formTargets()))
+      return await reply.code(403).headers(pageHeaders(await formTargets(request, false)))
         .send(notSharedPage(signedIn, `/auth/login?return=${encodeURIComponent(here)}&prompt=login`))
     }
     throw error
@@ -157,7 +168,7 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     if (fastify.signInEnabled) await fastify.identify(request, { bearer: false })
     // The form's POST ends in a redirect to the object store, which form-action must allow.
     // Asked here, not when the routes are built: starting must not depend on the store.
-    return reply.code(status).headers(pageHeaders(await formTargets())).send(downloadPage({
+    return reply.code(status).headers(pageHeaders(await formTargets(request, true))).send(downloadPage({
       filename: link.filename,
       size: link.size,
       expiresAt: link.expiresAt,

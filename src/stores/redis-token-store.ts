@@ -21,10 +21,13 @@ export class RedisTokenStore implements TokenStore {
 
   async createToken (secretHash: string, token: PersonalToken): Promise<boolean> {
     const stored: Stored = { ...token, secretHash }
-    const added = await storeCall(scripts.createToken.run(this.#redis, [ownerKey(token.owner)], [token.id, JSON.stringify(stored), Date.now(), MAX_TOKENS_PER_USER]))
-    if (added !== 1) return false
+    // The secret first: a revocation that lands between the two calls must find it (nobody
+    // holds the secret before this call returns, so it cannot be used early).
     await storeCall(this.#redis.set(secretKey(secretHash), JSON.stringify(token), 'PXAT', token.expiresAt))
-    return true
+    const added = await storeCall(scripts.createToken.run(this.#redis, [ownerKey(token.owner)], [token.id, JSON.stringify(stored), Date.now(), MAX_TOKENS_PER_USER]))
+    if (added === 1) return true
+    await storeCall(this.#redis.del(secretKey(secretHash)))
+    return false
   }
 
   async findToken (secretHash: string): Promise<PersonalToken | null> {

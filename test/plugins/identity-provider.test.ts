@@ -39,7 +39,7 @@ t.test('tokens the provider issues are accepted, and name their user by USER_CLA
   t.equal(other.json().items.length, 0, 'and not to another user')
 
   const byEmail = await gateway(t, provider, { userClaim: 'email' })
-  t.equal((await files(byEmail, await provider.sign({ sub: 'u-2', email: 'ann@example.com' }))).status, 200, 'USER_CLAIM=email')
+  t.equal((await files(byEmail, await provider.sign({ sub: 'u-2', email: 'ann@example.com', email_verified: true }))).status, 200, 'USER_CLAIM=email')
   const missing = await files(byEmail, await provider.sign({ sub: 'u-2' }))
   t.match(missing, { status: 401, detail: /"email" claim/ }, 'a token without the user claim is refused, saying which claim')
 })

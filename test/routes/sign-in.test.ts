@@ -243,6 +243,10 @@ t.test('sign out: CSRF-checked, audited, ended at the provider too; then asked t
 
   const next = await gw.app.inject({ method: 'GET', url: path, headers: { accept: 'text/html' } })
   t.equal(next.statusCode, 302, 'without the cookie: asked to sign in again')
+
+  // A sign-out posted with no session (another site's form): nothing to end, not even at the provider.
+  const nobody = await gw.app.inject({ method: 'POST', url: '/auth/logout', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'csrf=x' })
+  t.equal(nobody.headers.location, 'http://gateway.test/auth/signed-out', 'no session: straight to the signed-out page')
 })
 
 t.test('without sign-in configured, /auth is not there and restricted links ask for a token', async (t) => {

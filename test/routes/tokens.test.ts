@@ -43,8 +43,17 @@ t.test('make, use, list and revoke a personal token, across two instances', asyn
   t.match(self.json(), { status: 403, code: 'LG_SCOPE' }, 'a token cannot make tokens')
   t.equal((await b.app.inject({ method: 'GET', url: '/v1/tokens', headers: bearer })).statusCode, 403, 'nor list them')
 
+  // At a restricted link, a personal token is a reader only with files:read.
+  const own = await a.app.inject({ method: 'POST', url: '/v1/files?share=true', headers: { authorization: a.auth('alice'), 'content-type': 'text/plain', 'x-filename': 'c.txt' }, payload: 'c' })
+  const restricted = await a.app.inject({ method: 'POST', url: `/v1/files/${own.json().id as string}/links`, headers: { authorization: a.auth('alice') }, payload: { access: 'authenticated' } })
+  const linkPath = new URL(restricted.json().url as string).pathname
+  const uploader = await makeToken(a, { name: 'upload script', scopes: ['files:write'] })
+  t.match((await b.app.inject({ method: 'GET', url: linkPath, headers: { authorization: `Bearer ${uploader.json.token as string}` } })).json(), { status: 403, code: 'LG_SCOPE' },
+    'an upload-only token does not open restricted links')
+  t.equal((await b.app.inject({ method: 'GET', url: linkPath, headers: bearer })).statusCode, 302, 'a token with files:read does')
+
   const listed = await a.app.inject({ method: 'GET', url: '/v1/tokens', headers: { authorization: a.auth('alice') } })
-  t.equal(listed.json().items.length, 1)
+  t.equal(listed.json().items.length, 2)
   t.notOk(listed.body.includes(secret), 'the secret is shown once, never listed')
   t.equal((await a.app.inject({ method: 'GET', url: '/v1/tokens', headers: { authorization: a.auth('bob') } })).json().items.length, 0, 'bob sees none of alice\'s')
   t.equal((await a.app.inject({ method: 'DELETE', url: `/v1/tokens/${made.json.id as string}`, headers: { authorization: a.auth('bob') } })).statusCode, 404, 'nor revokes them')
@@ -66,7 +75,7 @@ t.test('make, use, list and revoke a personal token, across two instances', asyn
   t.equal(after.statusCode, 401, 'revoked on one instance: refused by the other at once')
   t.equal((await a.app.inject({ method: 'DELETE', url: `/v1/tokens/${made.json.id as string}`, headers: { authorization: a.auth('alice') } })).statusCode, 404, 'revoking twice: 404')
 
-  t.strictSame(events.filter((e) => e.event.startsWith('token.')).map((e) => [e.event, e.sub]), [['token.created', 'alice'], ['token.revoked', 'alice']], 'audited')
+  t.strictSame(events.filter((e) => e.event.startsWith('token.')).map((e) => [e.event, e.sub]), [['token.created', 'alice'], ['token.created', 'alice'], ['token.revoked', 'alice']], 'audited')
   t.notOk(JSON.stringify(events).includes(secret), 'never with the secret')
 })
 
