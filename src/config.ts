@@ -180,6 +180,9 @@ const schema = {
   }
 } as const
 
+/** The names of every variable the gateway reads. */
+export const VARIABLES = Object.keys(schema.properties)
+
 const UNITS: Record<string, number> = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KIB: 1024, MIB: 1024 ** 2, GIB: 1024 ** 3, TIB: 1024 ** 4 }
 
 /** "20MiB", "10GiB", "1500000" → bytes. */
