@@ -145,6 +145,18 @@ t.test('the session cookie: HttpOnly, SameSite=Lax, an absolute lifetime; Secure
   t.equal(secure.cookies.find((c) => c.name === 'lg_signin')?.secure, true, 'Secure when PUBLIC_URL is https')
 })
 
+t.test('the session has an absolute lifetime: SESSION_TTL from the sign-in, whatever happens since', async (t) => {
+  const { gw } = await setup(t)
+  const user = { sub: 'ann', groups: [], email: null, csrf: 'c'.repeat(43) }
+  const sealed = (signedInSecondsAgo: number): string =>
+    `lg_session=${encodeURIComponent(gw.app.encodeSecureSession(gw.app.createSecureSession({ user, __ts: Math.round(Date.now() / 1000) - signedInSecondsAgo }), 'session'))}`
+  const me = async (cookieHeader: string): Promise<number> => (await gw.app.inject({ method: 'GET', url: '/auth/session', headers: { cookie: cookieHeader } })).statusCode
+  t.equal(await me(sealed(3600 - 60)), 200, 'a minute before its end')
+  t.equal(await me(sealed(3600 + 1)), 401, 'a second after: signed out')
+  const used = await gw.app.inject({ method: 'GET', url: '/v1/files', headers: { cookie: sealed(3600 - 60) } })
+  t.notOk(used.cookies.some((c) => c.name === 'lg_session'), 'using a session never renews it')
+})
+
 t.test('any instance with the secret opens the session; rotation; a foreign key does not', async (t) => {
   const { provider, gw } = await setup(t)
   const path = await shareFile(gw, 'authenticated')
