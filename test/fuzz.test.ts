@@ -29,6 +29,7 @@ import { prefersHtml } from '../src/domain/negotiation.js'
 import { TEST_JWT_SECRET, buildTestApp, multipartBody } from './helpers/app.js'
 import { startRedis } from './helpers/redis.js'
 import { startS3 } from './helpers/s3.js'
+import { withTimeout } from './helpers/wait.js'
 
 const DEFAULT_SEED = 20_260_401
 const SEED = integerFromEnv('FUZZ_SEED', DEFAULT_SEED)
@@ -893,26 +894,15 @@ function errorLog (): { lines: string[], stream: { write: (line: string) => void
 }
 
 async function send (app: FastifyInstance, request: FuzzRequest): Promise<LightMyRequestResponse> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => { reject(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)) }, REQUEST_TIMEOUT_MS)
-  })
-  try {
-    return await Promise.race([
-      // The method list of light-my-request is narrower than what we send; Fastify takes them all.
-      app.inject({
-        method: request.method as 'GET',
-        url: request.url,
-        headers: request.headers,
-        ...(request.body === undefined ? {} : { payload: request.body }),
-        // Not simulate.error/close: they emit events a real disconnect never does (a plain Error, a close without 'aborted').
-        ...(request.split === true ? { simulate: { end: true, split: true, error: false, close: false } } : {})
-      }),
-      timeout
-    ])
-  } finally {
-    clearTimeout(timer)
-  }
+  return await withTimeout('the request', app.inject({
+    // The method list of light-my-request is narrower than what we send; Fastify takes them all.
+    method: request.method as 'GET',
+    url: request.url,
+    headers: request.headers,
+    ...(request.body === undefined ? {} : { payload: request.body }),
+    // Not simulate.error/close: they emit events a real disconnect never does (a plain Error, a close without 'aborted').
+    ...(request.split === true ? { simulate: { end: true, split: true, error: false, close: false } } : {})
+  }), REQUEST_TIMEOUT_MS)
 }
 
 // ---------------------------------------------------------------------------------------
