@@ -16,7 +16,7 @@ export function bearer (sub: string): string {
   return `Bearer ${signer({ sub }) as string}`
 }
 
-export const SERVER_ENTRY = join(import.meta.dirname, '..', '..', 'dist', 'src', 'server.js')
+const SERVER_ENTRY = join(import.meta.dirname, '..', '..', 'dist', 'src', 'server.js')
 const STARTUP_MS = 30_000
 /** How long a server stopped at teardown gets for its own shutdown before SIGKILL. */
 const STOP_MS = 5000
