@@ -1,16 +1,18 @@
-// Fuzzing the whole HTTP surface against a real Redis and s3rver: at least 10 000
-// generated requests (near-valid share tokens, broken multipart and JSON bodies, forged
-// JWTs, odd and oversized headers, random method/path pairs) go through app.inject, and
-// every answer must be below 500 and well formed (API clients get a parseable RFC 9457
-// problem for a 4xx). Over the run: no uncaught exception or unhandled rejection, and
-// the heap back near its baseline.
+// Fuzzing the whole HTTP surface against a real Redis and s3rver: generated requests
+// (near-valid share tokens, broken multipart and JSON bodies, forged JWTs, odd and
+// oversized headers, random method/path pairs), 1 000 in `npm test` and 10 000 with
+// LINKGATE_FUZZ=full (as CI runs it), go through app.inject, and every answer must be
+// below 500 and well formed (API clients get a parseable RFC 9457 problem for a 4xx).
+// Over the run: no uncaught exception or unhandled rejection, and the heap back near its
+// baseline.
 //
 // Seeded and reproducible (fast-check): the seed is fixed unless FUZZ_SEED says otherwise.
 // The run stops at the first bad answer, shrinks it to a smaller request that still fails
 // (not a hang: each step would cost REQUEST_TIMEOUT_MS), and prints it with the server's
 // error log and the command that replays it. Knobs:
 //   FUZZ_SEED=<int>        another sequence of requests
-//   FUZZ_RUNS=<int>        how many requests (default 10 000)
+//   LINKGATE_FUZZ=full     full strength: 10 000 requests instead of 1 000
+//   FUZZ_RUNS=<int>        how many requests, whatever LINKGATE_FUZZ says
 //   FUZZ_PATH=<run>[:…]    with the seed, replays one request: run N, or a shrunk path as printed
 //   FUZZ_KEEP_GOING=1      no stop at the first bad answer: run everything, report each kind once
 //   FUZZ_DUMP_DIR=<dir>    also write each reported request in full (JSON, body in base64)
@@ -29,10 +31,11 @@ import { prefersHtml } from '../src/domain/negotiation.js'
 import { TEST_JWT_SECRET, buildTestApp, multipartBody } from './helpers/app.js'
 import { startRedis } from './helpers/redis.js'
 import { startS3 } from './helpers/s3.js'
+import { withTimeout } from './helpers/wait.js'
 
 const DEFAULT_SEED = 20_260_401
 const SEED = integerFromEnv('FUZZ_SEED', DEFAULT_SEED)
-const RUNS = integerFromEnv('FUZZ_RUNS', 10_000)
+const RUNS = integerFromEnv('FUZZ_RUNS', process.env.LINKGATE_FUZZ === 'full' ? 10_000 : 1_000)
 const REPLAY_PATH = nonEmpty(process.env.FUZZ_PATH)
 const KEEP_GOING = process.env.FUZZ_KEEP_GOING === '1'
 const DUMP_DIR = nonEmpty(process.env.FUZZ_DUMP_DIR)
@@ -893,26 +896,15 @@ function errorLog (): { lines: string[], stream: { write: (line: string) => void
 }
 
 async function send (app: FastifyInstance, request: FuzzRequest): Promise<LightMyRequestResponse> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => { reject(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)) }, REQUEST_TIMEOUT_MS)
-  })
-  try {
-    return await Promise.race([
-      // The method list of light-my-request is narrower than what we send; Fastify takes them all.
-      app.inject({
-        method: request.method as 'GET',
-        url: request.url,
-        headers: request.headers,
-        ...(request.body === undefined ? {} : { payload: request.body }),
-        // Not simulate.error/close: they emit events a real disconnect never does (a plain Error, a close without 'aborted').
-        ...(request.split === true ? { simulate: { end: true, split: true, error: false, close: false } } : {})
-      }),
-      timeout
-    ])
-  } finally {
-    clearTimeout(timer)
-  }
+  return await withTimeout('the request', app.inject({
+    // The method list of light-my-request is narrower than what we send; Fastify takes them all.
+    method: request.method as 'GET',
+    url: request.url,
+    headers: request.headers,
+    ...(request.body === undefined ? {} : { payload: request.body }),
+    // Not simulate.error/close: they emit events a real disconnect never does (a plain Error, a close without 'aborted').
+    ...(request.split === true ? { simulate: { end: true, split: true, error: false, close: false } } : {})
+  }), REQUEST_TIMEOUT_MS)
 }
 
 // ---------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import { Writable } from 'node:stream'
 import t from 'tap'
 import { loggerOptions } from '../src/logger.js'
 import { buildTestApp } from './helpers/app.js'
-import { bearer, s3Env, startGateway } from './helpers/gateway.js'
+import { bearer, outputLine, s3Env, startGateway } from './helpers/gateway.js'
 import { startRedis } from './helpers/redis.js'
 import { startS3 } from './helpers/s3.js'
 
@@ -129,10 +129,10 @@ t.test('a real server at LOG_LEVEL=trace: multipart, odd URL forms and malformed
   }
   for (const answer of answers) t.notOk(answer.includes('FST_'), 'no framework code in an answer')
   // The broken upload's handler is done once it is audited; then the server may stop.
-  while (!gateway.output().includes('"event":"file.upload_failed"')) await once(gateway.child.stdout, 'data')
+  await outputLine(gateway, /"event":"file.upload_failed"/)
 
   gateway.child.kill('SIGTERM')
-  await once(gateway.child, 'close')
+  await gateway.exited
   const log = gateway.output()
   if (process.env.DUMP_LOG !== undefined) console.error(log)
   const entries = log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>)

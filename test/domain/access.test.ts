@@ -71,30 +71,6 @@ t.test('the owner is not a wildcard for other visitors', async (t) => {
   t.equal(accessDenial({ subjects: ['bob'] }, 'bob', who('alice')), 'forbidden')
 })
 
-t.test('isGuarded truth table', async (t) => {
-  const accesses: Array<[string, Access]> = [
-    ['public', 'public'],
-    ['authenticated', 'authenticated'],
-    ['subjects', { subjects: ['bob'] }]
-  ]
-  const passwords: Array<string | null> = [null, 'scrypt$32768$8$1$c2FsdA$aGFzaA']
-  const limits: Array<number | null> = [null, 0, 1, 5]
-  let count = 0
-  for (const [label, access] of accesses) {
-    for (const passwordHash of passwords) {
-      for (const maxDownloads of limits) {
-        for (const interactive of [false, true]) {
-          const expected = label !== 'public' || passwordHash !== null || (interactive && maxDownloads !== null)
-          const name = `${label} password=${passwordHash !== null} max=${maxDownloads} interactive=${interactive}`
-          t.equal(isGuarded({ access, passwordHash, maxDownloads }, interactive), expected, name)
-          count++
-        }
-      }
-    }
-  }
-  t.equal(count, 3 * 2 * 4 * 2)
-})
-
 t.test('isGuarded: the cases spelled out', async (t) => {
   const link = (over: Partial<{ access: Access, passwordHash: string | null, maxDownloads: number | null }> = {}): { access: Access, passwordHash: string | null, maxDownloads: number | null } =>
     ({ access: 'public', passwordHash: null, maxDownloads: null, ...over })
@@ -108,6 +84,10 @@ t.test('isGuarded: the cases spelled out', async (t) => {
   // Access restrictions and passwords always need a decision.
   t.equal(isGuarded(link({ access: 'authenticated' }), false), true)
   t.equal(isGuarded(link({ access: { groups: ['x'] } }), false), true)
+  t.equal(isGuarded(link({ access: 'authenticated' }), true), true)
+  t.equal(isGuarded(link({ access: { subjects: [] } }), false), true)
+  t.equal(isGuarded(link({ access: { subjects: ['bob'] } }), true), true)
   t.equal(isGuarded(link({ passwordHash: 'x' }), false), true)
+  t.equal(isGuarded(link({ passwordHash: 'x', maxDownloads: 3 }), false), true, 'a password guards a limited link for an API client too')
   t.equal(isGuarded(link({ passwordHash: '' }), false), true, 'an empty hash is not "no password"')
 })

@@ -2,15 +2,15 @@
 // compiled server, as `npm start` runs it; npm test builds it first) against a real Redis
 // and s3rver. No credentials, a store the browser reaches under another name, a port that
 // is taken, a DATA_DIR that cannot be written, and the banner's own commands.
-import { spawn, type ChildProcessByStdio } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Readable } from 'node:stream'
 import t, { type Test } from 'tap'
-import { bearer, freePort, type Gateway, s3Env, SERVER_ENTRY, startGateway } from '../helpers/gateway.js'
+import { bearer, listening, outputLine, s3Env, spawnServer, startGateway } from '../helpers/gateway.js'
+import { freePort } from '../helpers/ports.js'
 import { startRedis } from '../helpers/redis.js'
 import { startS3 } from '../helpers/s3.js'
 import { verifyPresignedUrl } from '../helpers/sigv4.js'
@@ -26,48 +26,14 @@ async function tempDir (t: Test): Promise<string> {
   return dir
 }
 
-/** Resolves once the gateway has written a line matching `re` (at once if it already has). */
-async function outputLine (gateway: Gateway, re: RegExp): Promise<string> {
-  return await new Promise((resolve, reject) => {
-    const check = (): void => {
-      const line = gateway.output().split('\n').find((l) => re.test(l))
-      if (line === undefined) return
-      gateway.child.stdout.off('data', check)
-      gateway.child.stderr.off('data', check)
-      gateway.child.off('exit', exited)
-      resolve(line)
-    }
-    const exited = (): void => { reject(new Error(`exited without writing ${String(re)}:\n${gateway.output()}`)) }
-    gateway.child.stdout.on('data', check)
-    gateway.child.stderr.on('data', check)
-    gateway.child.once('exit', exited)
-    check()
-  })
-}
-
-/** The compiled server with only `env` (and PATH): for the runs that must not start. */
-function spawnServer (env: Record<string, string>, cwd?: string): ChildProcessByStdio<null, Readable, Readable> {
-  return spawn(process.execPath, [SERVER_ENTRY], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'], cwd })
-}
-
 /** Runs the server until it exits, or until it listens (then it is stopped): what it wrote, and how it ended. */
 async function runUntilExitOrListening (t: Test, env: Record<string, string>): Promise<{ code: number | null, listened: boolean, stdout: string, stderr: string }> {
-  const child = spawnServer(env)
-  t.teardown(() => { child.kill('SIGKILL') })
-  let stdout = ''
-  let stderr = ''
-  child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
-  const listening = new Promise<void>((resolve) => {
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString()
-      if (stdout.includes('Server listening')) resolve()
-    })
-  })
-  const exited = once(child, 'exit') as Promise<[number | null]>
-  const listened = await Promise.race([exited.then(() => false), listening.then(() => true)])
-  if (listened) child.kill('SIGTERM')
-  const [code] = await exited
-  return { code, listened, stdout, stderr }
+  const server = spawnServer(t, env)
+  // outputLine() rejects only once the process has exited without the line.
+  const listened = await outputLine(server, /Server listening/).then(() => true, () => false)
+  if (listened) server.child.kill('SIGTERM')
+  const { code } = await server.exited
+  return { code, listened, stdout: server.stdout(), stderr: server.stderr() }
 }
 
 t.test('S3_BUCKET with no credentials anywhere: the gateway starts, says so in one line, and answers 503 where it needs them', async (t) => {
@@ -188,15 +154,9 @@ t.test('a DATA_DIR under /proc (where Node\'s mkdir never answers): one line, ex
 
 t.test('the banner\'s streaming example uploads what it says, wherever it is run', async (t) => {
   const port = await freePort()
-  const child = spawnServer({ HOST: '127.0.0.1', PORT: String(port), DATA_DIR: await tempDir(t) })
-  t.teardown(() => { child.kill('SIGKILL') })
-  let stdout = ''
-  await new Promise<void>((resolve) => {
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString()
-      if (stdout.includes('Server listening')) resolve()
-    })
-  })
+  const server = spawnServer(t, { HOST: '127.0.0.1', PORT: String(port), DATA_DIR: await tempDir(t) })
+  await listening(server)
+  const stdout = server.stdout()
   const token = /export TOKEN=(\S+)/.exec(stdout)?.[1] ?? ''
   const command = stdout.split('\n').find((l) => l.includes('-T -'))?.trim() ?? ''
   t.match(command, /^echo hello \| curl /)

@@ -6,9 +6,11 @@ import { once } from 'node:events'
 import { createServer, type Socket } from 'node:net'
 import t from 'tap'
 import { buildTestApp, multipartBody, s3Config } from '../helpers/app.js'
-import { bearer, freePort, s3Env, startGateway } from '../helpers/gateway.js'
+import { bearer, s3Env, startGateway } from '../helpers/gateway.js'
+import { freePort } from '../helpers/ports.js'
 import { restartableRedis, startRedis } from '../helpers/redis.js'
 import { startS3, type TestS3 } from '../helpers/s3.js'
+import { poll } from '../helpers/wait.js'
 
 const redis = await startRedis(t)
 let prefixes = 0
@@ -128,12 +130,11 @@ const authorization = bearer('outages')
 /** Polls (bounded) until `url` answers `status`: recovery has no event to await. */
 async function until (url: string, status: number, deadlineMs: number): Promise<{ status: number, body: unknown, ms: number }> {
   const started = Date.now()
-  for (;;) {
+  const last = await poll(async () => {
     const res = await fetch(url)
-    const body = await res.json() as unknown
-    if (res.status === status || Date.now() - started > deadlineMs) return { status: res.status, body, ms: Date.now() - started }
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
+    return { status: res.status, body: await res.json() as unknown }
+  }, (answer) => answer.status === status, { timeoutMs: deadlineMs, intervalMs: 200 })
+  return { ...last, ms: Date.now() - started }
 }
 
 t.test('the server process starts while Redis is unreachable, and recovers without a restart', async (t) => {

@@ -2,53 +2,28 @@
 // answered 201 stays; the upload still in flight after SHUTDOWN_GRACE is aborted and
 // leaves nothing; the audit log is flushed; the process exits 0. Over keep-alive
 // connections, the process exits as soon as the last response is out.
-import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { Agent, request, type IncomingMessage } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
-import { TEST_JWT_SECRET, MiB } from '../helpers/app.js'
+import { MiB } from '../helpers/app.js'
 import { startRedis } from '../helpers/redis.js'
 import { startS3 } from '../helpers/s3.js'
-import { bearer, freePort, type Gateway, nextLine, s3Env, SERVER_ENTRY, startGateway } from '../helpers/gateway.js'
+import { bearer, type Gateway, outputLine, s3Env, startGateway } from '../helpers/gateway.js'
 
 t.test('SIGTERM during an upload', async (t) => {
   const redis = await startRedis(t)
   const s3 = await startS3(t)
   const dir = await mkdtemp(join(tmpdir(), 'linkgate-shutdown-'))
   t.teardown(async () => { await rm(dir, { recursive: true, force: true }) })
-  const port = await freePort()
   const auditLog = join(dir, 'audit.log')
-  const child = spawn(process.execPath, [SERVER_ENTRY], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      LOG_LEVEL: 'info',
-      REDIS_URL: redis.url,
-      REDIS_KEY_PREFIX: redis.keyPrefix,
-      S3_BUCKET: s3.bucket,
-      S3_ENDPOINT: s3.endpoint,
-      S3_REGION: s3.region,
-      S3_FORCE_PATH_STYLE: 'true',
-      AWS_ACCESS_KEY_ID: s3.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-      JWT_SECRET: TEST_JWT_SECRET,
-      AUDIT_LOG: auditLog,
-      SHUTDOWN_GRACE: '1'
-    },
-    stdio: ['ignore', 'pipe', 'inherit']
-  })
-  const exited = once(child, 'exit')
-  for await (const line of createInterface({ input: child.stdout })) if (line.includes('Server listening')) break
-  child.stdout.resume()
+  const gw = await startGateway(t, { REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.keyPrefix, ...s3Env(s3), AUDIT_LOG: auditLog, SHUTDOWN_GRACE: '1' })
 
   const authorization = bearer('shutdown')
-  const base = `http://127.0.0.1:${port}`
+  const { base } = gw
   const done = await fetch(`${base}/v1/files?filename=done.txt`, { method: 'POST', headers: { authorization, 'content-type': 'text/plain' }, body: 'finished before the signal' })
   t.equal(done.status, 201)
   const kept = await done.json() as { id: string }
@@ -62,9 +37,9 @@ t.test('SIGTERM during an upload', async (t) => {
   await once(pending, 'continue')
   await new Promise<void>((resolve) => pending.write(Buffer.alloc(MiB), () => { resolve() }))
 
-  child.kill('SIGTERM')
+  gw.child.kill('SIGTERM')
   t.equal(await answered, 503, 'the in-flight upload is aborted with a 503 after the grace period')
-  const [code] = await exited
+  const { code } = await gw.exited
   t.equal(code, 0, 'exit 0')
 
   t.same(await s3.listKeys(), [`files/${kept.id}`], 'only the answered upload is in the bucket')
@@ -93,8 +68,9 @@ async function consume (res: IncomingMessage): Promise<{ body: string, endedAt: 
 }
 
 /** The moment and code of the process's exit. */
-function exitOf (gw: Gateway): Promise<{ code: number | null, at: number }> {
-  return new Promise((resolve) => gw.child.once('exit', (code) => { resolve({ code, at: performance.now() }) }))
+async function exitOf (gw: Gateway): Promise<{ code: number | null, at: number }> {
+  const { code } = await gw.exited
+  return { code, at: performance.now() }
 }
 
 /** An idle keep-alive connection: one answered request, the socket kept by its agent. */
@@ -130,7 +106,7 @@ t.test('SIGTERM with an upload in flight on a keep-alive connection: 201 with co
   await once(upload, 'continue')
   upload.write(Buffer.alloc(64 * 1024, 1))
 
-  const draining = nextLine(gw, DRAINING)
+  const draining = outputLine(gw, DRAINING)
   gw.child.kill('SIGTERM')
   await draining
   upload.end(Buffer.alloc(64 * 1024, 2))
@@ -171,7 +147,7 @@ t.test('SIGTERM while a download streams over a keep-alive connection: exit 0 on
   // Not read until the gateway closes: 64 MiB do not fit in the sockets' buffers.
   res.pause()
 
-  const draining = nextLine(gw, DRAINING)
+  const draining = outputLine(gw, DRAINING)
   gw.child.kill('SIGTERM')
   await draining
   let bytes = 0

@@ -1,7 +1,6 @@
 // TRUST_PROXY on the real server process with Redis: an X-Forwarded-For whose trusted entry
 // is not an IP (markup, 8,000 characters) leaves the client at the socket's address in
 // the audit log, the Redis budget keys and the request log; a valid address is used as before.
-import { once } from 'node:events'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -34,9 +33,8 @@ async function redeemBehind (t: Test, deps: { redis: TestRedis, s3: TestS3, name
     t.equal(res.status, 404, forwardedFor.slice(0, 40))
   }
   // The audit log is complete once the process has closed it.
-  const exited = once(gw.child, 'exit')
   gw.child.kill('SIGTERM')
-  await exited
+  await gw.exited
   const lines = (await readFile(auditLog, 'utf8')).trim().split('\n')
   const ips = lines.map((line) => (JSON.parse(line) as { event: string, ip: string })).filter((e) => e.event === 'link.denied').map((e) => e.ip)
   const keys = (await client.keys(`${keyPrefix}budget:*`)).map((key) => key.slice(keyPrefix.length)).sort()

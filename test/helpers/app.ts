@@ -7,8 +7,7 @@ import { buildApp } from '../../src/app.js'
 import type { Config, RedisConfig } from '../../src/config.js'
 import type { TestRedis } from './redis.js'
 import type { TestS3 } from './s3.js'
-
-interface Teardown { teardown: (fn: () => unknown) => void }
+import type { Teardown } from './teardown.js'
 
 export const MiB = 1024 * 1024
 export const TEST_JWT_SECRET = 'linkgate-test-secret-0123456789abcdef'

@@ -1,11 +1,12 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
-import { randomBytes, randomInt } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { setTimeout as delay } from 'node:timers/promises'
 import { promisify } from 'node:util'
+import { freeClusterPort, freePort } from './ports.js'
+import type { Teardown } from './teardown.js'
+import { poll } from './wait.js'
 
 export interface TestRedis {
   url: string
@@ -32,44 +33,12 @@ export interface TestRedisSentinel {
   stop(): Promise<void>
 }
 
-interface Teardown { teardown(fn: () => unknown): void }
-
 const READY = 'Ready to accept connections'
 const BIND_ATTEMPTS = 5
 
 // Per-call prefix so test files sharing one external REDIS_URL never see each other's keys.
 function newKeyPrefix (): string {
   return `lgtest:${randomBytes(4).toString('hex')}:`
-}
-
-function listenOn (port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.unref()
-    srv.once('error', reject)
-    srv.listen(port, '127.0.0.1', () => {
-      const addr = srv.address()
-      const bound = typeof addr === 'object' && addr !== null ? addr.port : 0
-      srv.close(() => bound > 0 ? resolve(bound) : reject(new Error('could not determine a free port')))
-    })
-  })
-}
-
-function freePort (): Promise<number> {
-  return listenOn(0)
-}
-
-// A cluster node also listens on its port + 10000 (the cluster bus): both below the
-// ephemeral range (32768 and up on Linux), so that outgoing connections never take them.
-async function freeClusterPort (): Promise<number> {
-  for (;;) {
-    const port = 10_000 + randomInt(12_768)
-    try {
-      await listenOn(port)
-      await listenOn(port + 10_000)
-      return port
-    } catch {}
-  }
 }
 
 class PortInUseError extends Error {}
@@ -261,13 +230,9 @@ export async function startRedisCluster (t: Teardown): Promise<TestRedisCluster>
   }
   const addresses = nodes.map((n) => `127.0.0.1:${n.port}`)
   await redisCli('--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes')
-  const deadline = Date.now() + CLUSTER_READY_MS
-  for (;;) {
-    const infos = await Promise.all(nodes.map(async (n) => await redisCli('-p', String(n.port), 'cluster', 'info')))
-    if (infos.every((info) => info.includes('cluster_state:ok'))) break
-    if (Date.now() > deadline) throw new Error(`the test cluster (${addresses.join(', ')}) is not ok after ${CLUSTER_READY_MS} ms`)
-    await delay(100)
-  }
+  const ok = (infos: string[]): boolean => infos.every((info) => info.includes('cluster_state:ok'))
+  const infos = await poll(async () => await Promise.all(nodes.map(async (n) => await redisCli('-p', String(n.port), 'cluster', 'info'))), ok, { timeoutMs: CLUSTER_READY_MS, intervalMs: 100 })
+  if (!ok(infos)) throw new Error(`the test cluster (${addresses.join(', ')}) is not ok after ${CLUSTER_READY_MS} ms`)
   // Each node is registered on teardown by launch(); stop() is for a test that wants it earlier.
   return { nodes: nodes.map((n) => ({ host: '127.0.0.1', port: n.port })), stop: async () => { await Promise.all(nodes.map(async (n) => await n.destroy())) } }
 }

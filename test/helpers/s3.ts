@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-s3'
 // s3rver is CommonJS (`module.exports = S3rver`); Node's ESM loader exposes module.exports as the default export.
 import S3rver from 's3rver'
+import type { Teardown } from './teardown.js'
 
 export interface TestS3 {
   endpoint: string
@@ -26,7 +27,7 @@ export interface TestS3 {
 const ACCESS_KEY_ID = 'S3RVER'
 const SECRET_ACCESS_KEY = 'S3RVER'
 
-export async function startS3 (t: { teardown(fn: () => unknown): void }): Promise<TestS3> {
+export async function startS3 (t: Teardown): Promise<TestS3> {
   const bucket = 'linkgate-test'
   const region = 'us-east-1'
   const directory = await mkdtemp(join(tmpdir(), 'linkgate-s3-'))

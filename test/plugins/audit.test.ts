@@ -2,14 +2,11 @@
 // AUDIT_LOG file, the stdout variant (through the compiled server), that no secret is
 // ever in it, and a link's history at GET /v1/links/:id/events (Redis and embedded).
 import { Ajv, type ValidateFunction } from 'ajv'
-import { spawn } from 'node:child_process'
 import { createHmac } from 'node:crypto'
-import { once } from 'node:events'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Readable } from 'node:stream'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
@@ -22,7 +19,7 @@ import { TEST_JWT_SECRET, buildTestApp, multipartBody, type TestApp } from '../h
 import { link } from '../helpers/records.js'
 import { startRedis } from '../helpers/redis.js'
 import { startS3 } from '../helpers/s3.js'
-import { SERVER_ENTRY, freePort } from '../helpers/gateway.js'
+import { listening, spawnServer } from '../helpers/gateway.js'
 
 // ---------------------------------------------------------------------------------------
 // Validation
@@ -552,27 +549,14 @@ t.test('the AUDIT_LOG file: every event, in order, one JSON line each, no secret
 async function serverRun (t: Test, env: Record<string, string>): Promise<{ stdout: string, status: number, code: number | null }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'linkgate-audit-'))
   t.teardown(async () => { await rm(dataDir, { recursive: true, force: true }) })
-  const port = await freePort()
-  const child = spawn(process.execPath, [SERVER_ENTRY], {
-    env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
-  const exited = once(child, 'exit') as Promise<[number | null]>
-  let stdout = ''
-  const listening = new Promise<void>((resolve, reject) => {
-    (child.stdout as Readable).on('data', (chunk: Buffer) => {
-      stdout += chunk.toString()
-      if (stdout.includes('Server listening')) resolve()
-    })
-    child.once('exit', () => { reject(new Error(`the server exited before listening:\n${stdout}`)) })
-  })
-  await listening
-  const res = await fetch(`http://127.0.0.1:${port}/v1/files`, { headers: { 'user-agent': 'stdout-probe/1.0', authorization: 'Bearer not.a.jwt' } })
+  // Only these variables, as a plain `npm start` has them (startGateway() would add JWT_SECRET and more).
+  const server = spawnServer(t, { PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env })
+  const base = await listening(server)
+  const res = await fetch(`${base}/v1/files`, { headers: { 'user-agent': 'stdout-probe/1.0', authorization: 'Bearer not.a.jwt' } })
   await res.arrayBuffer()
-  child.kill('SIGTERM')
-  const [code] = await exited
-  return { stdout, status: res.status, code }
+  server.child.kill('SIGTERM')
+  const { code } = await server.exited
+  return { stdout: server.stdout(), status: res.status, code }
 }
 
 /** The lines of stdout that claim to be audit events, parsed (null where a line is not JSON). */

@@ -1,14 +1,16 @@
 // Bearer JWTs of the organisation's identity provider, checked against its published keys:
 // a real OpenID Provider (oidc-provider) on loopback issues and publishes them.
 import { CompactSign, SignJWT } from 'jose'
+import { setTimeout as delay } from 'node:timers/promises'
 import t from 'tap'
 import type { Config } from '../../src/config.js'
 import { buildTestApp, type TestApp } from '../helpers/app.js'
 import { newSigningKey, startProvider, type TestProvider } from '../helpers/oidc.js'
+import { poll } from '../helpers/wait.js'
 
 /** Waits out a cooldown of one second (OIDC_JWKS_COOLDOWN=1): what is tested is a timer. */
 async function cooldownOver (): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, 1100))
+  await delay(1100)
 }
 
 function oidcSettings (provider: TestProvider, over: Partial<NonNullable<Config['oidc']>> = {}): NonNullable<Config['oidc']> {
@@ -114,14 +116,8 @@ t.test('key rotation works without a restart', async (t) => {
   t.not(newKey.kid, oldKey.kid)
   // Within the cooldown of the first fetch a new kid may be refused; once it is over, the
   // gateway fetches the keys again and accepts it.
-  const deadline = Date.now() + 10_000
-  let status = 0
-  while (Date.now() < deadline) {
-    status = (await files(gw, await provider.sign({ sub: 'u' }, { key: newKey }))).status
-    if (status === 200) break
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
-  t.equal(status, 200, 'a token signed with the new key')
+  const rotated = await poll(async () => await files(gw, await provider.sign({ sub: 'u' }, { key: newKey })), (r) => r.status === 200, { timeoutMs: 10_000, intervalMs: 200 })
+  t.equal(rotated.status, 200, 'a token signed with the new key')
   t.equal((await files(gw, await provider.sign({ sub: 'u' }, { key: oldKey }))).status, 200, 'the old key, still published, still works')
 })
 
@@ -137,16 +133,14 @@ t.test('the provider down: cached keys keep working, an unfetchable key is a 503
   const unknown = await files(gw, await provider.sign({ sub: 'u' }, { key: await newSigningKey() }))
   t.match(unknown, { status: 503, code: 'LG_DEPENDENCY_UNAVAILABLE' }, 'a key that cannot be fetched: 503, not 401')
   // Readiness is cached for a moment: wait for a fresh answer.
-  let checks: Record<string, string> = {}
-  const deadline = Date.now() + 10_000
-  while (Date.now() < deadline) {
+  const statuses = new Set<number>()
+  const ready2 = await poll(async () => {
     const res = await gw.app.inject({ method: 'GET', url: '/readyz' })
-    t.equal(res.statusCode, 200, 'the provider being down never makes the instance unready')
-    checks = res.json().checks
-    if (checks.identityProvider === 'unavailable') break
-    await new Promise((resolve) => setTimeout(resolve, 300))
-  }
-  t.equal(checks.identityProvider, 'unavailable', '/readyz reports it')
+    statuses.add(res.statusCode)
+    return res.json().checks as Record<string, string>
+  }, (checks) => checks.identityProvider === 'unavailable', { timeoutMs: 10_000, intervalMs: 300 })
+  t.equal(ready2.identityProvider, 'unavailable', '/readyz reports it')
+  t.strictSame([...statuses], [200], 'the provider being down never makes the instance unready')
   await provider.start()
   t.equal((await files(gw, await provider.sign({ sub: 'u' }))).status, 200, 'and back')
 })
@@ -159,14 +153,8 @@ t.test('a provider down at start: the gateway starts, its tokens get 503 until i
   t.match(await files(gw, await provider.sign({ sub: 'u' })), { status: 503 }, 'a provider token: 503')
   t.equal((await gw.app.inject({ method: 'GET', url: '/v1/files', headers: { authorization: gw.auth('u') } })).statusCode, 200, 'its own tokens still work')
   await provider.start()
-  const deadline = Date.now() + 10_000
-  let status = 0
-  while (Date.now() < deadline) {
-    status = (await files(gw, await provider.sign({ sub: 'u' }))).status
-    if (status === 200) break
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
-  t.equal(status, 200, 'once the provider is up, after the cooldown')
+  const up = await poll(async () => await files(gw, await provider.sign({ sub: 'u' })), (r) => r.status === 200, { timeoutMs: 10_000, intervalMs: 200 })
+  t.equal(up.status, 200, 'once the provider is up, after the cooldown')
 })
 
 // ---- Adversarial review of issue 16 (branch review-attack): each test names what it attacks.
