@@ -10,7 +10,7 @@ import { appendFileSync } from 'node:fs'
 import { mkdir, open } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { pino } from 'pino'
-import { jwtSubject } from '../src/identity.js'
+import { subjectOf } from '../src/identity.js'
 import { ConfigError } from '../src/config.js'
 import { withTimeout } from '../src/with-timeout.js'
 import { auditEvent, type AuditEvent, type AuditEventName, type AuditFields } from '../src/audit.js'
@@ -113,7 +113,7 @@ export default fp(async function auditPlugin (fastify) {
   const audit: Audit = (request, name, fields = {}, link = null) => {
     const context = request === null
       ? SYSTEM
-      : { reqId: request.id, ip: request.ip, userAgent: request.headers['user-agent'], sub: jwtSubject(request) }
+      : { reqId: request.id, ip: request.ip, userAgent: request.headers['user-agent'], sub: subjectOf(request) }
     const event = auditEvent(name, context, { fileId: link?.fileId, linkId: link?.id, ...fields })
     // Serialised once, for the log line and the link's history alike.
     const json = JSON.stringify(event)

@@ -105,7 +105,7 @@ export default fp(async function openapiPlugin (fastify) {
       },
       components: {
         securitySchemes: {
-          [SECURITY_SCHEME]: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'HS256 JWT signed with JWT_SECRET; `sub` is the user' }
+          [SECURITY_SCHEME]: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A personal API token (lgp_…), a JWT of the identity provider (OIDC_ISSUER), or an HS256 JWT signed with JWT_SECRET; see docs/identity.md' }
         }
       },
       tags: [

@@ -25,7 +25,7 @@ import fp from 'fastify-plugin'
 import { clientKey } from '../src/domain/client-key.js'
 import { ConcurrencyLimit } from '../src/domain/concurrency-limit.js'
 import { hashToken } from '../src/domain/tokens.js'
-import { jwtSubject } from '../src/identity.js'
+import { subjectOf } from '../src/identity.js'
 import { HttpError } from '../src/errors.js'
 import type { Budget, BudgetVerdict } from '../src/stores/budget-store.js'
 import type { LinkRecord } from '../src/stores/link-store.js'
@@ -70,7 +70,7 @@ export const tooManyRequests = (retryAfterSeconds: number, headers: Record<strin
   new HttpError(429, 'LG_RATE_LIMITED', `Too many requests: try again in ${retryAfterSeconds} second${retryAfterSeconds === 1 ? '' : 's'}`, headers)
 
 function subject (request: FastifyRequest): string {
-  return jwtSubject(request) ?? clientKey(request.ip)
+  return subjectOf(request) ?? clientKey(request.ip)
 }
 
 export default fp(async function rateLimitPlugin (fastify) {

@@ -1,6 +1,6 @@
-// Wires the LinkStore, BudgetStore and LinkHistory ports: one Redis store for all three when
-// Redis is configured (a redemption spends its budgets with the link in one round trip),
-// process memory otherwise.
+// Wires the LinkStore, BudgetStore, LinkHistory and TokenStore ports: one Redis store for
+// the first three when Redis is configured (a redemption spends its budgets with the link in
+// one round trip), process memory otherwise.
 import fp from 'fastify-plugin'
 import type { BudgetStore } from '../src/stores/budget-store.js'
 import type { LinkHistory } from '../src/stores/link-history.js'
@@ -8,13 +8,17 @@ import type { LinkStore } from '../src/stores/link-store.js'
 import { MemoryBudgetStore } from '../src/stores/memory-budget-store.js'
 import { MemoryLinkHistory } from '../src/stores/memory-link-history.js'
 import { MemoryLinkStore } from '../src/stores/memory-link-store.js'
+import { MemoryTokenStore } from '../src/stores/memory-token-store.js'
 import { RedisStore } from '../src/stores/redis-store.js'
+import { RedisTokenStore } from '../src/stores/redis-token-store.js'
+import type { TokenStore } from '../src/stores/token-store.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     linkStore: LinkStore
     budgetStore: BudgetStore
     linkHistory: LinkHistory
+    tokenStore: TokenStore
   }
 }
 
@@ -25,6 +29,7 @@ export default fp(async function storesPlugin (fastify) {
     fastify.decorate('linkStore', store)
     fastify.decorate('budgetStore', store)
     fastify.decorate('linkHistory', store)
+    fastify.decorate('tokenStore', new RedisTokenStore(fastify.redis))
     return
   }
   const budgets = new MemoryBudgetStore()
@@ -33,6 +38,7 @@ export default fp(async function storesPlugin (fastify) {
   fastify.decorate('linkStore', links)
   fastify.decorate('budgetStore', budgets)
   fastify.decorate('linkHistory', history)
+  fastify.decorate('tokenStore', new MemoryTokenStore())
   fastify.addHook('onClose', async () => {
     links.close()
     budgets.close()

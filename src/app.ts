@@ -6,6 +6,7 @@ import type { IncomingMessage } from 'node:http'
 import { checkForwardedFor, trustRule } from './client-address.js'
 import type { Config } from './config.js'
 import { clientErrorHandler, frameworkErrors } from './framework-errors.js'
+import authRoutes from './routes/auth.js'
 import healthRoutes from './routes/health.js'
 import redeemRoutes from './routes/redeem.js'
 import v1Routes from './routes/v1.js'
@@ -38,6 +39,8 @@ const PLUGINS = [
   'openapi', // before any route, so that every route is documented
   'object-store', // and, in embedded mode, its /o/* route
   'rate-limit',
+  'identity-provider', // null without OIDC_ISSUER
+  'session', // browser sign-in's cookies, only with OIDC_CLIENT_ID
   'auth',
   'metrics',
   'sweeper'
@@ -71,6 +74,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
 
   await app.register(healthRoutes)
   await app.register(v1Routes, { prefix: '/v1' })
+  await app.register(authRoutes)
   await app.register(redeemRoutes)
   return app
 }

@@ -25,7 +25,12 @@ const OUTCOMES: Record<AuditEventName, AuditOutcome> = {
   'link.redeemed': 'success',
   'link.denied': 'denied',
   'link.revoked': 'success',
-  'auth.failed': 'denied'
+  'auth.failed': 'denied',
+  'auth.signed_in': 'success',
+  'auth.sign_in_failed': 'failure',
+  'auth.signed_out': 'success',
+  'token.created': 'success',
+  'token.revoked': 'success'
 }
 
 export function auditEvent (

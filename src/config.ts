@@ -23,9 +23,20 @@ export interface Config {
     idleTimeout: number
   } | null
   dataDir: string
+  /**
+   * The gateway's own secret: HS256 bearer tokens are signed with it (when acceptHs256), and
+   * the keys of download forms and local object URLs are derived from it. JWT_SECRET, else
+   * the first SESSION_SECRET, else (embedded mode) generated.
+   */
   jwtSecret: string
-  /** True when no JWT_SECRET was given and an ephemeral one was made for the embedded mode. */
+  /** True when no secret was given and an ephemeral one was made for the embedded mode. */
   jwtSecretGenerated: boolean
+  /** Whether HS256 bearer tokens signed with jwtSecret are accepted: JWT_SECRET is set, or nothing else authenticates. */
+  acceptHs256: boolean
+  /** The organisation's OpenID Provider (OIDC_ISSUER); null: none. */
+  oidc: OidcConfig | null
+  /** The browser session cookie; null: no browser sign-in. */
+  session: SessionConfig | null
   signedUrlTtl: number
   maxUploadBytes: number
   linkDefaultTtl: number
@@ -68,6 +79,26 @@ export interface Config {
   bodyTimeout: number
 }
 
+export interface OidcConfig {
+  issuer: string
+  /** What the `aud` of a provider's token must contain (JWT_AUDIENCE). */
+  audience: string
+  /** The claim that names the user (USER_CLAIM) and the one that lists their groups (GROUPS_CLAIM). */
+  userClaim: string
+  groupsClaim: string
+  /** Seconds between two fetches of the provider's keys for an unknown `kid`. */
+  jwksCooldown: number
+  /** Browser sign-in (Authorization Code with PKCE); null: bearer tokens only. */
+  signIn: { clientId: string, clientSecret: string | null, scopes: string } | null
+}
+
+export interface SessionConfig {
+  /** The first seals new cookies; all of them open cookies (rotation). */
+  secrets: string[]
+  /** Absolute lifetime of a session, in seconds. */
+  ttl: number
+}
+
 export interface RedisNode { host: string, port: number }
 
 /**
@@ -85,6 +116,7 @@ export class ConfigError extends Error {}
 const SIZE = '^[0-9]+(\\.[0-9]+)?\\s*([KMGT]i?B|B)?$'
 const SECONDS = { type: 'integer', minimum: 1, maximum: 31_536_000 * 10 }
 const HTTP_URL = '^https?://[^/?#]+(/[^?#]*)?$'
+const CLAIM = '^[A-Za-z0-9_.:/-]{1,128}$'
 
 // `expected` says in words, with an example, what a pattern admits: error messages quote
 // it, never the pattern. Enums, booleans and integers are described from the schema
@@ -110,6 +142,16 @@ const schema = {
     S3_IDLE_TIMEOUT: { type: 'integer', minimum: 1, maximum: 3600, default: 10 },
     DATA_DIR: { type: 'string', default: './data' },
     JWT_SECRET: { type: 'string', minLength: 32, expected: 'at least 32 characters, e.g. the output of openssl rand -base64 48' },
+    OIDC_ISSUER: { type: 'string', pattern: HTTP_URL, expected: 'the issuer URL of an OpenID Provider (https, or http on localhost), e.g. https://keycloak.example.com/realms/acme' },
+    JWT_AUDIENCE: { type: 'string', minLength: 1, maxLength: 512, example: 'linkgate' },
+    USER_CLAIM: { type: 'string', pattern: CLAIM, default: 'sub', expected: 'a claim name of letters, digits, dots, colons, slashes, dashes or underscores, e.g. sub' },
+    GROUPS_CLAIM: { type: 'string', pattern: CLAIM, default: 'groups', expected: 'a claim name of letters, digits, dots, colons, slashes, dashes or underscores, e.g. groups' },
+    OIDC_CLIENT_ID: { type: 'string', minLength: 1, maxLength: 512, example: 'linkgate' },
+    OIDC_CLIENT_SECRET: { type: 'string', minLength: 1, maxLength: 1024, example: 'the client secret the provider shows' },
+    OIDC_SCOPES: { type: 'string', pattern: '^openid( [A-Za-z0-9_.:/-]+)*$', default: 'openid email profile', expected: 'space-separated scopes beginning with openid, e.g. openid email profile' },
+    OIDC_JWKS_COOLDOWN: { type: 'integer', minimum: 1, maximum: 3600, default: 30 },
+    SESSION_SECRET: { type: 'string', pattern: '^[^,]{32,}(,[^,]{32,})*$', expected: 'at least 32 characters (e.g. the output of openssl rand -hex 32), or a comma list of such secrets to rotate: the first seals, all open' },
+    SESSION_TTL: { type: 'integer', minimum: 60, maximum: 30 * 86_400, default: 8 * 3600 },
     SIGNED_URL_TTL: { type: 'integer', minimum: 1, maximum: 604_800, default: 60 },
     MAX_UPLOAD_BYTES: { type: 'string', pattern: SIZE, default: '10GiB', expected: 'a number of bytes, optionally with a unit (B, KB, MB, GB, TB, KiB, MiB, GiB or TiB), e.g. 10GiB, 500MB or 1048576' },
     LINK_DEFAULT_TTL: { ...SECONDS, default: 7 * 86_400 },
@@ -180,6 +222,36 @@ function checkUrl (name: string, value: string | undefined, { originOnly = false
   if (url.username !== '' || url.password !== '') throw new ConfigError(`${name} must not hold a user name or password`)
   if (originOnly && url.pathname !== '/') {
     throw new ConfigError(`${name} must be an origin: scheme, host and port, no path (got ${JSON.stringify(value)}); presigned URLs are signed for the path the store sees`)
+  }
+}
+
+/**
+ * OIDC_ISSUER and what goes with it. The issuer must be https, except on a loopback host
+ * (a provider on the same machine, as in the tests): its keys decide who is who.
+ */
+function oidcConfig (str: (name: string) => string | undefined, num: (name: string) => number): OidcConfig | null {
+  const issuer = str('OIDC_ISSUER')
+  const clientId = str('OIDC_CLIENT_ID')
+  for (const name of ['JWT_AUDIENCE', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET']) {
+    if (issuer === undefined && str(name) !== undefined) throw new ConfigError(`${name} is set, but OIDC_ISSUER is not`)
+  }
+  if (issuer === undefined) return null
+  checkUrl('OIDC_ISSUER', issuer)
+  const { protocol, hostname } = new URL(issuer)
+  if (protocol !== 'https:' && !['localhost', '127.0.0.1', '[::1]'].includes(hostname)) {
+    throw new ConfigError(`OIDC_ISSUER must be https (got ${JSON.stringify(issuer)}); plain http is accepted only on localhost`)
+  }
+  const audience = str('JWT_AUDIENCE')
+  if (audience === undefined) throw new ConfigError('JWT_AUDIENCE is required with OIDC_ISSUER: the audience the provider puts in tokens meant for this gateway (its "aud" claim)')
+  if (clientId === undefined && str('OIDC_CLIENT_SECRET') !== undefined) throw new ConfigError('OIDC_CLIENT_SECRET is set, but OIDC_CLIENT_ID is not')
+  return {
+    // Kept as given: `iss` is compared with it exactly.
+    issuer,
+    audience,
+    userClaim: str('USER_CLAIM') as string,
+    groupsClaim: str('GROUPS_CLAIM') as string,
+    jwksCooldown: num('OIDC_JWKS_COOLDOWN'),
+    signIn: clientId === undefined ? null : { clientId, clientSecret: str('OIDC_CLIENT_SECRET') ?? null, scopes: str('OIDC_SCOPES') as string }
   }
 }
 
@@ -254,7 +326,7 @@ function redisConfig (str: (name: string) => string | undefined): RedisConfig | 
   return url === null ? null : { topology: 'single', url, keyPrefix }
 }
 
-const SECRET_VARIABLES = new Set(['JWT_SECRET', 'METRICS_TOKEN', 'REDIS_URL'])
+const SECRET_VARIABLES = new Set(['JWT_SECRET', 'METRICS_TOKEN', 'REDIS_URL', 'SESSION_SECRET', 'OIDC_CLIENT_SECRET'])
 
 interface Variable { type?: string, enum?: readonly string[], minimum?: number, maximum?: number, default?: unknown, example?: unknown, expected?: string }
 
@@ -335,11 +407,21 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
       }
     : null
 
-  let jwtSecret = str('JWT_SECRET')
+  const oidc = oidcConfig(str, num)
+  const sessionSecrets = str('SESSION_SECRET')?.split(',')
+  const session = sessionSecrets === undefined ? null : { secrets: sessionSecrets, ttl: num('SESSION_TTL') }
+  const shared = redis !== null || s3 !== null
+  if (oidc?.signIn != null && session === null && shared) {
+    throw new ConfigError('SESSION_SECRET is required for browser sign-in (OIDC_CLIENT_ID) when Redis or S3_BUCKET is set: every instance must open the others\' session cookies (at least 32 characters, e.g. openssl rand -hex 32)')
+  }
+  const given = str('JWT_SECRET')
+  let jwtSecret = given ?? (oidc !== null ? sessionSecrets?.[0] : undefined)
   const jwtSecretGenerated = jwtSecret === undefined
   if (jwtSecret === undefined) {
-    if (redis !== null || s3 !== null) {
-      throw new ConfigError('JWT_SECRET is required when Redis (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES) or S3_BUCKET is set (at least 32 bytes, e.g. openssl rand -base64 48)')
+    if (shared) {
+      throw new ConfigError(oidc === null
+        ? 'JWT_SECRET is required when Redis (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES) or S3_BUCKET is set (at least 32 bytes, e.g. openssl rand -base64 48)'
+        : 'JWT_SECRET or SESSION_SECRET is required when Redis or S3_BUCKET is set: the gateway derives the keys of its forms and URLs from it (at least 32 characters, e.g. openssl rand -hex 32)')
     }
     jwtSecret = randomBytes(32).toString('base64url')
   }
@@ -360,6 +442,10 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: str('DATA_DIR') as string,
     jwtSecret,
     jwtSecretGenerated,
+    acceptHs256: given !== undefined || oidc === null,
+    oidc,
+    // In embedded mode a sign-in works without SESSION_SECRET: one process, a key of its own.
+    session: session ?? (oidc?.signIn != null ? { secrets: [randomBytes(32).toString('base64url')], ttl: num('SESSION_TTL') } : null),
     signedUrlTtl: num('SIGNED_URL_TTL'),
     maxUploadBytes,
     linkDefaultTtl,

@@ -5,7 +5,9 @@ import { createHash } from 'node:crypto'
 const CSS = 'body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#1d1d1f}' +
   'h1{font-size:1.4rem;word-break:break-word}dl{display:grid;grid-template-columns:auto 1fr;gap:.25rem 1rem}dt{color:#666}dd{margin:0}' +
   'input,button{font:inherit;padding:.5rem .75rem;border-radius:.4rem;border:1px solid #999}' +
-  'button{background:#0a58ca;border-color:#0a58ca;color:#fff;cursor:pointer}.error{color:#b00020}form{display:grid;gap:.75rem;margin-top:1.5rem}'
+  'button{background:#0a58ca;border-color:#0a58ca;color:#fff;cursor:pointer}.error{color:#b00020}form{display:grid;gap:.75rem;margin-top:1.5rem}' +
+  '.account{display:flex;gap:.5rem;align-items:center;justify-content:space-between;color:#444;border-top:1px solid #ddd;margin-top:2rem;padding-top:1rem}' +
+  '.account form{margin:0}.account button,a.button{background:#fff;color:#0a58ca;font-size:.9rem;text-decoration:none;padding:.4rem .7rem;border:1px solid #0a58ca;border-radius:.4rem}'
 
 const STYLE_SRC = `'sha256-${createHash('sha256').update(CSS).digest('base64')}'`
 
@@ -60,6 +62,38 @@ export function humanSize (bytes: number): string {
   return unit === 0 ? `${bytes} bytes` : `${value.toFixed(1)} ${units[unit] ?? ''}`
 }
 
+/** Who is signed in, on a page that offers to sign out: the form carries the session's CSRF token. */
+export interface Account {
+  name: string
+  csrf: string
+}
+
+function accountBar (account: Account | null, switchTo?: string): string {
+  if (account === null) return ''
+  const switchLink = switchTo === undefined ? '' : `<a class="button" href="${escapeHtml(switchTo)}">Switch account</a>`
+  return `<div class="account"><span>Signed in as <strong>${escapeHtml(account.name)}</strong></span>${switchLink}` +
+    `<form method="post" action="/auth/logout"><input type="hidden" name="csrf" value="${escapeHtml(account.csrf)}">` +
+    '<button type="submit">Sign out</button></form></div>'
+}
+
+/** A restricted link opened by someone signed in whom it is not shared with. */
+export function notSharedPage (account: Account, switchTo: string): string {
+  return layout('Not shared with you',
+    '<h1>This link is not shared with you</h1><p>The person who shared it chose who may open it, and your account is not one of them. ' +
+    'If you have another account that it is shared with, switch to it; otherwise ask them to share it with you.</p>' +
+    accountBar(account, switchTo))
+}
+
+/** After signing out. */
+export function signedOutPage (): string {
+  return layout('Signed out', '<h1>You are signed out</h1><p>Open a link again to sign in.</p>')
+}
+
+/** A sign-in that could not be completed: what to do, never the provider's raw error. */
+export function signInFailedPage (message: string): string {
+  return layout('Sign-in failed', `<h1>Sign-in failed</h1><p>${escapeHtml(message)}</p>`)
+}
+
 export interface DownloadPage {
   filename: string
   size: number
@@ -68,6 +102,7 @@ export interface DownloadPage {
   needsPassword: boolean
   nonce: string
   error?: string | undefined
+  account?: Account | null
 }
 
 /** The page of a limited or password-protected link: looking at it spends nothing; its form does. */
@@ -84,5 +119,5 @@ export function downloadPage (page: DownloadPage): string {
   return layout(`Download ${page.filename}`,
     `<h1>${escapeHtml(page.filename)}</h1><dl>${rows}</dl>${error}` +
     `<form method="post"><input type="hidden" name="nonce" value="${escapeHtml(page.nonce)}">${password}` +
-    '<button type="submit">Download</button></form>', OPEN_GRAPH)
+    '<button type="submit">Download</button></form>' + accountBar(page.account ?? null), OPEN_GRAPH)
 }

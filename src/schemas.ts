@@ -75,7 +75,8 @@ export const NewFileSchema = Type.Object({
 export const AuditEventNameSchema = Type.Union([
   Type.Literal('file.uploaded'), Type.Literal('file.upload_failed'), Type.Literal('file.deleted'),
   Type.Literal('link.created'), Type.Literal('link.redeemed'), Type.Literal('link.denied'), Type.Literal('link.revoked'),
-  Type.Literal('auth.failed')
+  Type.Literal('auth.failed'), Type.Literal('auth.signed_in'), Type.Literal('auth.sign_in_failed'), Type.Literal('auth.signed_out'),
+  Type.Literal('token.created'), Type.Literal('token.revoked')
 ])
 
 export const AuditOutcomeSchema = Type.Union([Type.Literal('success'), Type.Literal('failure'), Type.Literal('denied')])

@@ -30,7 +30,9 @@ function banner (config: Config, token: string | null): string {
     `  link store: ${config.redis === null ? 'memory (embedded)' : `redis (${config.redis.topology})`}; object store: ${config.s3 === null ? `local disk at ${config.dataDir} (embedded)` : `s3 bucket ${config.s3.bucket}`}`,
     ''
   ]
-  if (token === null) {
+  if (token === null && !config.acceptHs256) {
+    lines.push(`Use an access token of your identity provider (${config.oidc?.issuer ?? ''}, audience ${config.oidc?.audience ?? ''}):  export TOKEN=<access token>`)
+  } else if (token === null) {
     lines.push('Get a token signed with your JWT_SECRET:  export TOKEN=$(npm run -s token -- alice)')
   } else {
     lines.push('Try it with this demo token (valid 24 h, for this process only; set JWT_SECRET to use your own):',
@@ -67,7 +69,7 @@ await app.ready()
 // Only once the port is ours (and before Fastify's own "listening" line): a gateway that
 // cannot listen shows no way to try it and hands out no token.
 app.server.once('listening', () => {
-  const token = config.jwtSecretGenerated ? app.jwt.sign({ sub: 'demo' }, { expiresIn: '24h' }) : null
+  const token = config.jwtSecretGenerated && config.acceptHs256 ? app.jwt.sign({ sub: 'demo' }, { expiresIn: '24h' }) : null
   process.stdout.write(banner(config, token) + '\n')
 })
 try {

@@ -304,3 +304,39 @@ t.test('what the patterns let through is checked too: URLs that do not parse, ba
   t.notMatch(String((() => { try { loadConfig({ REDIS_URL: 'redis://:s3cr3t%zz@h', JWT_SECRET: 'x'.repeat(32) }) } catch (err) { return (err as Error).message } })()), /s3cr3t/, 'the password is not repeated')
   t.same(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 2001:db8::/32, 192.0.2.1' }).trustProxy, ['10.0.0.0/8', '2001:db8::/32', '192.0.2.1'])
 })
+
+t.test('identity: OIDC_ISSUER and what goes with it', async (t) => {
+  const ISSUER = 'https://id.example.com/realms/acme'
+  const oidc = loadConfig({ OIDC_ISSUER: ISSUER, JWT_AUDIENCE: 'linkgate' })
+  t.match(oidc.oidc, { issuer: ISSUER, audience: 'linkgate', userClaim: 'sub', groupsClaim: 'groups', jwksCooldown: 30, signIn: null })
+  t.equal(oidc.acceptHs256, false, 'OIDC only: the gateway\'s own HS256 tokens are not accepted')
+  t.equal(oidc.session, null, 'no sign-in, no session')
+  t.equal(loadConfig({ OIDC_ISSUER: ISSUER, JWT_AUDIENCE: 'linkgate', JWT_SECRET: SECRET }).acceptHs256, true, 'both: both accepted')
+  t.equal(loadConfig({}).acceptHs256, true, 'neither: the embedded mode\'s own tokens')
+  t.equal(loadConfig({ OIDC_ISSUER: 'http://localhost:8080/realms/dev', JWT_AUDIENCE: 'x' }).oidc?.issuer, 'http://localhost:8080/realms/dev', 'http on localhost')
+
+  t.match(configError({ OIDC_ISSUER: 'http://id.example.com', JWT_AUDIENCE: 'x' }).message, /OIDC_ISSUER must be https/)
+  t.match(configError({ OIDC_ISSUER: ISSUER }).message, /JWT_AUDIENCE is required with OIDC_ISSUER/)
+  t.match(configError({ JWT_AUDIENCE: 'x' }).message, /JWT_AUDIENCE is set, but OIDC_ISSUER is not/)
+  t.match(configError({ OIDC_CLIENT_ID: 'x' }).message, /OIDC_CLIENT_ID is set, but OIDC_ISSUER is not/)
+  t.match(configError({ OIDC_ISSUER: ISSUER, JWT_AUDIENCE: 'x', OIDC_CLIENT_SECRET: 's' }).message, /OIDC_CLIENT_SECRET is set, but OIDC_CLIENT_ID is not/)
+  t.match(configError({ OIDC_ISSUER: ISSUER, JWT_AUDIENCE: 'x', USER_CLAIM: 'a b' }).message, /USER_CLAIM must be a claim name/)
+  t.match(configError({ OIDC_ISSUER: ISSUER, JWT_AUDIENCE: 'x', OIDC_SCOPES: 'email profile' }).message, /OIDC_SCOPES must be space-separated scopes beginning with openid/)
+
+  const signIn = loadConfig({ OIDC_ISSUER: ISSUER, JWT_AUDIENCE: 'x', OIDC_CLIENT_ID: 'linkgate', OIDC_CLIENT_SECRET: 'shh' })
+  t.match(signIn.oidc?.signIn, { clientId: 'linkgate', clientSecret: 'shh', scopes: 'openid email profile' })
+  t.equal(signIn.session?.secrets.length, 1, 'embedded mode: a session key of its own')
+  t.equal(signIn.session?.ttl, 8 * 3600)
+
+  const shared = { S3_BUCKET: 'files', OIDC_ISSUER: ISSUER, JWT_AUDIENCE: 'x', OIDC_CLIENT_ID: 'linkgate' }
+  t.match(configError(shared).message, /SESSION_SECRET is required for browser sign-in/, 'several instances must share the session secret')
+  const SESSION = 'a-session-secret-of-32-characters-or-more'
+  const withSession = loadConfig({ ...shared, SESSION_SECRET: `${SESSION},${SESSION}-old`, SESSION_TTL: '3600' })
+  t.strictSame(withSession.session, { secrets: [SESSION, `${SESSION}-old`], ttl: 3600 }, 'a comma list: the first seals, all open')
+  t.equal(withSession.jwtSecret, SESSION, 'no JWT_SECRET: the gateway\'s keys derive from the first session secret')
+  t.match(configError({ S3_BUCKET: 'files', OIDC_ISSUER: ISSUER, JWT_AUDIENCE: 'x' }).message, /JWT_SECRET or SESSION_SECRET is required/)
+  const short = configError({ SESSION_SECRET: 'too-short' })
+  t.match(short.message, /SESSION_SECRET must be at least 32 characters/)
+  t.notOk(short.message.includes('too-short'), 'a secret is never repeated in the message')
+  t.notOk(configError({ OIDC_ISSUER: ISSUER, JWT_AUDIENCE: 'x', OIDC_CLIENT_ID: 'c', OIDC_CLIENT_SECRET: 'x'.repeat(2000) }).message.includes('xxxx'), 'nor the client secret')
+})

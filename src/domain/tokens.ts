@@ -22,3 +22,11 @@ export function hashToken (token: string): string {
   // One-shot crypto.hash: no Hash object per redemption.
   return hash('sha256', token, 'base64url')
 }
+
+/** Personal API tokens say what they are, so that secret scanners and people recognise them. */
+export const PERSONAL_TOKEN_PREFIX = 'lgp_'
+
+/** A personal API token: the prefix and 32 random bytes (256 bits), shown once, stored hashed (hashToken). */
+export function newPersonalToken (): string {
+  return PERSONAL_TOKEN_PREFIX + randomBytes(32).toString('base64url')
+}

@@ -1,6 +1,7 @@
 // The caller's files: list, read, delete, and a short-lived download URL for the owner.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { ownerOf } from '../identity.js'
 import { fileView, ownFile } from '../share.js'
 import { FileSchema, IdParamsSchema, PageQuerySchema, PageSchema, errorResponses } from '../schemas.js'
 
@@ -9,24 +10,27 @@ const filesRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const { signedUrlTtl } = fastify.config
 
   fastify.get('/files', {
+    config: { scope: 'files:read' },
     schema: {
       summary: "List the caller's files, newest first",
       querystring: PageQuerySchema,
       response: { 200: PageSchema(FileSchema), ...errorResponses }
     }
   }, async (request) => {
-    const page = await linkStore.listFiles(request.user.sub, { limit: request.query.limit, after: request.query.cursor })
+    const page = await linkStore.listFiles(ownerOf(request), { limit: request.query.limit, after: request.query.cursor })
     return { items: page.items.map(fileView), next: page.next }
   })
 
   fastify.get('/files/:id', {
+    config: { scope: 'files:read' },
     schema: { summary: 'A file', params: IdParamsSchema, response: { 200: FileSchema, ...errorResponses } }
-  }, async (request) => fileView(await ownFile(linkStore, request.params.id, request.user.sub)))
+  }, async (request) => fileView(await ownFile(linkStore, request.params.id, ownerOf(request))))
 
   fastify.delete('/files/:id', {
+    config: { scope: 'files:write' },
     schema: { summary: 'Delete a file, its bytes and every link to it', params: IdParamsSchema, response: { 204: Type.Null(), ...errorResponses } }
   }, async (request, reply) => {
-    await ownFile(linkStore, request.params.id, request.user.sub)
+    await ownFile(linkStore, request.params.id, ownerOf(request))
     // Record and links first: a link must never point at a missing object.
     const file = await linkStore.deleteFile(request.params.id)
     if (file !== null) {
@@ -40,13 +44,14 @@ const filesRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.get('/files/:id/url', {
+    config: { scope: 'files:read' },
     schema: {
       summary: 'A fresh presigned download URL for the owner',
       params: IdParamsSchema,
       response: { 200: Type.Object({ url: Type.String(), expiresAt: Type.String({ format: 'date-time' }) }), ...errorResponses }
     }
   }, async (request, reply) => {
-    const file = await ownFile(linkStore, request.params.id, request.user.sub)
+    const file = await ownFile(linkStore, request.params.id, ownerOf(request))
     const expiresAt = new Date(Date.now() + signedUrlTtl * 1000).toISOString()
     const url = await objectStore.signedUrl(file.key, { filename: file.filename, contentType: file.contentType, disposition: 'attachment', expiresIn: signedUrlTtl })
     reply.header('cache-control', 'no-store')

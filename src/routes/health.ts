@@ -14,12 +14,20 @@ async function check (probe: () => Promise<void>): Promise<'ok' | 'unavailable'>
 }
 
 const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  type Checks = Record<'linkStore' | 'objectStore', 'ok' | 'unavailable'>
+  type Status = 'ok' | 'unavailable'
+  type Checks = Record<'linkStore' | 'objectStore', Status> & { identityProvider?: Status }
   let cached: { at: number, checks: Promise<Checks> } | null = null
+  const provider = fastify.identityProvider
   const probe = async (): Promise<Checks> => {
-    const [linkStore, objectStore] = await Promise.all([check(async () => { await fastify.linkStore.ping() }), check(async () => { await fastify.objectStore.ping() })])
-    return { linkStore, objectStore }
+    const [linkStore, objectStore, identityProvider] = await Promise.all([
+      check(async () => { await fastify.linkStore.ping() }),
+      check(async () => { await fastify.objectStore.ping() }),
+      provider === null ? undefined : withTimeout(provider.check(), CHECK_TIMEOUT_MS).catch(() => 'unavailable' as const)
+    ])
+    return { linkStore, objectStore, ...(identityProvider === undefined ? {} : { identityProvider }) }
   }
+  // Reported, never a reason to take the instance out: its cached keys keep verifying tokens.
+  const REPORTED_ONLY = new Set(['identityProvider'])
 
   fastify.get('/healthz', {
     schema: { summary: 'The process is alive', response: { 200: Type.Object({ status: Type.Literal('ok') }) } }
@@ -27,14 +35,14 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.get('/readyz', {
     schema: {
-      summary: 'The link store and the object store answer',
+      summary: 'The link store and the object store answer (the identity provider is reported, and does not make the instance unready)',
       response: { 200: Type.Object({ status: Type.Literal('ready'), checks: Type.Record(Type.String(), Type.String()) }), 503: ProblemResponse }
     }
   }, async (_request, reply) => {
     const now = Date.now()
     if (cached === null || now - cached.at > CACHE_MS) cached = { at: now, checks: probe() }
     const checks = await cached.checks
-    const failed = Object.entries(checks).filter(([, v]) => v !== 'ok').map(([k]) => k)
+    const failed = Object.entries(checks).filter(([k, v]) => v !== 'ok' && !REPORTED_ONLY.has(k)).map(([k]) => k)
     if (failed.length > 0) return sendProblem(reply.header('cache-control', 'no-store'), 503, 'LG_NOT_READY', `Not ready: ${failed.join(', ')} unavailable`)
     return { status: 'ready' as const, checks }
   })

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { notFound } from '../errors.js'
+import { ownerOf } from '../identity.js'
 import { createShareLink, linkView, ownFile, ownLink, shareDeps } from '../share.js'
 import { AuditEventSchema, IdParamsSchema, LinkOptionsSchema, LinkSchema, NewLinkSchema, PageQuerySchema, PageSchema, errorResponses } from '../schemas.js'
 
@@ -10,6 +11,7 @@ const linksRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const share = shareDeps(fastify.config, linkStore)
 
   fastify.post('/files/:id/links', {
+    config: { scope: 'links:write' },
     schema: {
       summary: 'Mint a share link for a file',
       params: IdParamsSchema,
@@ -17,7 +19,7 @@ const linksRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 201: NewLinkSchema, ...errorResponses }
     }
   }, async (request, reply) => {
-    const file = await ownFile(linkStore, request.params.id, request.user.sub)
+    const file = await ownFile(linkStore, request.params.id, ownerOf(request))
     const link = await createShareLink(share, file, request.body ?? {})
     fastify.audit(request, 'link.created', {}, link.record)
     reply.header('cache-control', 'no-store')
@@ -25,22 +27,25 @@ const linksRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.get('/links', {
+    config: { scope: 'links:read' },
     schema: {
       summary: "List the caller's links (never their tokens), newest first",
       querystring: PageQuerySchema,
       response: { 200: PageSchema(LinkSchema), ...errorResponses }
     }
   }, async (request) => {
-    const page = await linkStore.listLinks(request.user.sub, { limit: request.query.limit, after: request.query.cursor })
+    const page = await linkStore.listLinks(ownerOf(request), { limit: request.query.limit, after: request.query.cursor })
     const now = Date.now()
     return { items: page.items.map((l) => linkView(l, now)), next: page.next }
   })
 
   fastify.get('/links/:id', {
+    config: { scope: 'links:read' },
     schema: { summary: 'A link', params: IdParamsSchema, response: { 200: LinkSchema, ...errorResponses } }
-  }, async (request) => linkView(await ownLink(linkStore, request.params.id, request.user.sub)))
+  }, async (request) => linkView(await ownLink(linkStore, request.params.id, ownerOf(request))))
 
   fastify.get('/links/:id/events', {
+    config: { scope: 'links:read' },
     schema: {
       summary: "A link's history: when, from which address and client it was redeemed or denied (newest first)",
       params: IdParamsSchema,
@@ -48,15 +53,16 @@ const linksRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 200: Type.Object({ items: Type.Array(AuditEventSchema) }), ...errorResponses }
     }
   }, async (request) => {
-    await ownLink(linkStore, request.params.id, request.user.sub)
+    await ownLink(linkStore, request.params.id, ownerOf(request))
     await fastify.flushAudit()
     return { items: await fastify.linkHistory.listEvents(request.params.id, request.query.limit) }
   })
 
   fastify.delete('/links/:id', {
+    config: { scope: 'links:write' },
     schema: { summary: 'Revoke a link', params: IdParamsSchema, response: { 204: Type.Null(), ...errorResponses } }
   }, async (request, reply) => {
-    const link = await ownLink(linkStore, request.params.id, request.user.sub)
+    const link = await ownLink(linkStore, request.params.id, ownerOf(request))
     if (!await linkStore.revokeLink(request.params.id, Date.now())) throw notFound('Link')
     fastify.audit(request, 'link.revoked', {}, link)
     return await reply.code(204).send(null)

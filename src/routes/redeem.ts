@@ -16,9 +16,10 @@ import { verifyPassword } from '../domain/password.js'
 import { isPreviewBot } from '../domain/preview-bots.js'
 import { deriveKey } from '../domain/secrets.js'
 import { TOKEN_PATTERN, hashToken } from '../domain/tokens.js'
-import { HttpError, unauthenticated } from '../errors.js'
-import { jwtSubject } from '../identity.js'
-import { downloadPage, pageHeaders, previewPage } from '../pages.js'
+import { HttpError } from '../errors.js'
+import type { Identity } from '../identity.js'
+import { downloadPage, notSharedPage, pageHeaders, previewPage, type Account } from '../pages.js'
+import { beginSignIn } from './auth.js'
 import { IgnoredQuerySchema, ProblemResponse, errorResponses } from '../schemas.js'
 import { isMiss, linkStatus, type LinkRecord, type RedeemResult } from '../stores/link-store.js'
 
@@ -48,18 +49,20 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)))
   })
 
-  /** The JWT `sub` of the visitor, null without a bearer token; a bad token is a 401. */
-  async function visitor (request: FastifyRequest): Promise<string | null> {
-    if (request.headers.authorization === undefined) return null
-    try {
-      await request.jwtVerify()
-      const sub = jwtSubject(request)
-      return sub === '' ? null : sub
-    } catch {
-      // Counted like any failed bearer token (past AUTH_FAILURE_LIMIT: a 429).
-      await fastify.authFailed(request)
-      throw unauthenticated('The bearer token is invalid')
-    }
+  /** Who a browser's pages say is signed in, with the CSRF token of its sign-out form; null for a bearer or nobody. */
+  function account (request: FastifyRequest): Account | null {
+    const user = fastify.signInEnabled && request.identity?.via === 'session' ? request.session.get('user') : undefined
+    return user === undefined ? null : { name: user.email ?? user.sub, csrf: user.csrf }
+  }
+
+  /** What the download form's nonce is bound to: the link, and the browser's session if it has one. */
+  function formScope (request: FastifyRequest, link: LinkRecord): string {
+    return `${link.id}\n${account(request)?.csrf ?? ''}`
+  }
+
+  /** The origins a page's forms may go to: this gateway, the object store, and the identity provider (signing out). */
+  async function formTargets (): Promise<string[]> {
+    return [...new Set([publicOrigin, await objectStore.downloadOrigin(), ...(fastify.identityProvider?.origins() ?? [])])]
   }
 
   /**
@@ -77,19 +80,39 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     return auditDenial(request, result.reason === 'guarded' ? 'not_found' : result.reason, result.link, linkGone())
   }
 
-  /** Throws (audited) unless the visitor may redeem the link. */
-  async function checkAccess (link: LinkRecord, request: FastifyRequest): Promise<void> {
-    let sub: string | null
+  /**
+   * null when the visitor may redeem the link. Otherwise (audited) a browser is answered
+   * here: sent to sign in, or shown that the link is not shared with it; anyone else gets
+   * the error thrown.
+   */
+  async function checkAccess (link: LinkRecord, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | null> {
+    if (link.access === 'public') return null
+    let visitor: Identity | null
     try {
-      sub = await visitor(request)
+      visitor = await fastify.identify(request)
     } catch (err) {
       throw auditDenial(request, 'unauthenticated', link, err as HttpError)
     }
-    const denial = accessDenial(link.access, link.owner, sub)
+    const denial = accessDenial(link.access, link.owner, visitor)
+    if (denial === null) return null
+    const html = prefersHtml(request.headers.accept)
+    const here = `/s/${(request.params as { token: string }).token}`
     if (denial === 'unauthenticated') {
-      throw auditDenial(request, denial, link, new HttpError(401, 'LG_LINK_RESTRICTED', 'This link is restricted: present a bearer token (Authorization: Bearer <JWT>)'))
+      const error = new HttpError(401, 'LG_LINK_RESTRICTED', fastify.signInEnabled
+        ? 'This link is restricted: sign in, or present a bearer token (Authorization: Bearer <token>)'
+        : 'This link is restricted: present a bearer token (Authorization: Bearer <token>)')
+      auditDenial(request, denial, link, error)
+      if (html && fastify.signInEnabled) return await beginSignIn(fastify, request, reply, here)
+      throw error
     }
-    if (denial === 'forbidden') throw auditDenial(request, denial, link, new HttpError(403, 'LG_LINK_FORBIDDEN', 'This link is not shared with you'))
+    const error = new HttpError(403, 'LG_LINK_FORBIDDEN', 'This link is not shared with you')
+    auditDenial(request, denial, link, error)
+    const signedIn = account(request)
+    if (html && signedIn !== null) {
+      return await reply.code(403).headers(pageHeaders(await formTargets()))
+        .send(notSharedPage(signedIn, `/auth/login?return=${encodeURIComponent(here)}&prompt=login`))
+    }
+    throw error
   }
 
   /**
@@ -122,22 +145,24 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       disposition: effectiveDisposition(link.disposition, link.contentType, config.allowActiveInline),
       expiresIn: config.signedUrlTtl
     })
+    // A signed-in browser is named in the trail even where the link did not ask who it is.
+    if (request.identity === null && fastify.signInEnabled) await fastify.identify(request, { bearer: false })
     fastify.audit(request, 'link.redeemed', { bytes: link.size }, link)
     return await reply.redirect(url, status)
   }
 
-  async function page (reply: FastifyReply, link: LinkRecord, status = 200, error?: string): Promise<FastifyReply> {
+  async function page (request: FastifyRequest, reply: FastifyReply, link: LinkRecord, status = 200, error?: string): Promise<FastifyReply> {
     // The form's POST ends in a redirect to the object store, which form-action must allow.
     // Asked here, not when the routes are built: starting must not depend on the store.
-    const formPage = pageHeaders([...new Set([publicOrigin, await objectStore.downloadOrigin()])])
-    return reply.code(status).headers(formPage).send(downloadPage({
+    return reply.code(status).headers(pageHeaders(await formTargets())).send(downloadPage({
       filename: link.filename,
       size: link.size,
       expiresAt: link.expiresAt,
       downloadsLeft: link.maxDownloads === null ? null : link.maxDownloads - link.downloads,
       needsPassword: link.passwordHash !== null,
-      nonce: formNonce(formSecret, link.id),
-      error
+      nonce: formNonce(formSecret, formScope(request, link)),
+      error,
+      account: account(request)
     }))
   }
 
@@ -175,9 +200,12 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     let result = await linkStore.redeem(tokenHash, { interactive, checked: false, ...guard.spent(request) })
     if (!result.ok && result.reason === 'guarded') {
       const { link } = result
-      await checkAccess(link, request)
+      const answered = await checkAccess(link, request, reply)
+      if (answered !== null) return answered
+      // A browser that had to sign in lands on the link's page, which says who it is.
+      if (html && link.access !== 'public') return page(request, reply, link)
       if (interactive && (link.maxDownloads !== null || link.passwordHash !== null)) {
-        return html ? page(reply, link) : await reply.code(200).headers(pageHeaders()).send(previewPage())
+        return html ? page(request, reply, link) : await reply.code(200).headers(pageHeaders()).send(previewPage())
       }
       const password = request.headers['x-link-password']
       await checkPassword(request, link, password === undefined ? undefined : headerText(password))
@@ -203,19 +231,22 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     if (link === null) throw auditDenial(request, 'not_found', null, linkGone())
     const status = linkStatus(link, Date.now())
     // A forged or expired form is a guess too: its reserved miss is kept.
-    const nonce = checkFormNonce(formSecret, link.id, request.body.nonce)
+    // The nonce is bound to the browser's session: whose it is must be known first.
+    await fastify.identify(request, { bearer: false })
+    const nonce = checkFormNonce(formSecret, formScope(request, link), request.body.nonce)
     if (!isMiss(status) && nonce === 'ok') await guard.notAMiss(request)
     if (status !== 'active') throw auditDenial(request, status, link, linkGone())
     if (nonce !== 'ok') {
       throw auditDenial(request, 'bad_form', link,
         new HttpError(403, 'LG_FORM_EXPIRED', nonce === 'expired' ? 'This page has expired: open the link again' : 'This form did not come from this link\'s page'))
     }
-    await checkAccess(link, request)
+    const answered = await checkAccess(link, request, reply)
+    if (answered !== null) return answered
     try {
       await checkPassword(request, link, request.body.password)
     } catch (err) {
       // A person at the page sees it again, with what went wrong.
-      if (err instanceof HttpError && prefersHtml(request.headers.accept)) return page(reply, link, err.statusCode, err.message)
+      if (err instanceof HttpError && prefersHtml(request.headers.accept)) return page(request, reply, link, err.statusCode, err.message)
       throw err
     }
     const result = await linkStore.redeem(tokenHash, { interactive: true, checked: true })

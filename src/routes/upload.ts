@@ -12,6 +12,7 @@ import { newId } from '../domain/ids.js'
 import { checkTtl } from '../domain/link-policy.js'
 import { UploadMeter } from '../domain/upload-meter.js'
 import { HttpError, badRequest, tooLarge } from '../errors.js'
+import { ownerOf, requireScope } from '../identity.js'
 import { createShareLink, fileView, shareDeps } from '../share.js'
 import { NewFileSchema, ProblemResponse, errorResponses } from '../schemas.js'
 import { objectKey, orphanKey } from '../stores/object-store.js'
@@ -123,14 +124,16 @@ const uploadRoute: FastifyPluginAsyncTypebox = async (fastify) => {
   }
 
   fastify.post('/files', {
-    config: { rateLimit: fastify.rateLimits.upload, streamsBody: true },
+    config: { scope: 'files:write', rateLimit: fastify.rateLimits.upload, streamsBody: true },
     schema: {
       summary: 'Upload a file (multipart part "file", or the raw body)',
       querystring: UploadQuerySchema,
       response: { 201: NewFileSchema, ...errorResponses, 413: ProblemResponse, 502: ProblemResponse }
     }
   }, async function upload (request, reply) {
-    const owner = request.user.sub
+    const owner = ownerOf(request)
+    // A link too: the credential must be allowed to make one.
+    if (request.query.share) requireScope(request, 'links:write')
     const id = newId()
     return await withUploadSlot(request, owner, id, async () => {
       const { query } = request

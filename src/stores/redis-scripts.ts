@@ -104,6 +104,26 @@ local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, to
 for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], 'XX', ARGV[2], id) end
 return ids`
 
+// KEYS[1]: a user's personal tokens (id → JSON). Drops the expired ones, then adds ARGV[2]
+// as ARGV[1] unless ARGV[4] live ones remain (returns 0); the hash expires with its last token.
+// ARGV[3]: now (ms).
+const CREATE_TOKEN = `
+local all = redis.call('HGETALL', KEYS[1])
+local now, live, last = tonumber(ARGV[3]), 0, 0
+for i = 1, #all, 2 do
+  local expiresAt = cjson.decode(all[i + 1]).expiresAt
+  if expiresAt <= now then
+    redis.call('HDEL', KEYS[1], all[i])
+  else
+    live = live + 1
+    last = math.max(last, expiresAt)
+  end
+end
+if live >= tonumber(ARGV[4]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('PEXPIREAT', KEYS[1], math.max(last, cjson.decode(ARGV[2]).expiresAt))
+return 1`
+
 export type Arg = string | number
 
 /**
@@ -138,5 +158,6 @@ export const scripts = {
   deleteFile: new Lua<[string[], string[]] | null>(DELETE_FILE),
   revoke: new Lua<number>(REVOKE),
   claim: new Lua<string[]>(CLAIM),
-  appendEvents: new Lua<null>(APPEND_EVENTS)
+  appendEvents: new Lua<null>(APPEND_EVENTS),
+  createToken: new Lua<number>(CREATE_TOKEN)
 }

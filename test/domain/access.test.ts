@@ -1,16 +1,18 @@
 import t from 'tap'
-import { accessDenial, isGuarded, type Access, type AccessDenial } from '../../src/domain/access.js'
+import { accessDenial, isGuarded, type Access, type AccessDenial, type Visitor } from '../../src/domain/access.js'
 
 const OWNER = 'alice'
 
-t.test('public links: anyone, with or without a token', async (t) => {
-  for (const sub of [null, OWNER, 'bob', '']) t.equal(accessDenial('public', OWNER, sub), null, JSON.stringify(sub))
+const who = (sub: string, over: Partial<Visitor> = {}): Visitor => ({ sub, groups: [], email: null, ...over })
+
+t.test('public links: anyone, signed in or not', async (t) => {
+  for (const visitor of [null, who(OWNER), who('bob')]) t.equal(accessDenial('public', OWNER, visitor), null, JSON.stringify(visitor))
 })
 
-t.test('authenticated links: any subject, but not an anonymous visitor', async (t) => {
+t.test('authenticated links: anyone signed in, but not an anonymous visitor', async (t) => {
   t.equal(accessDenial('authenticated', OWNER, null), 'unauthenticated')
-  t.equal(accessDenial('authenticated', OWNER, OWNER), null)
-  t.equal(accessDenial('authenticated', OWNER, 'bob'), null)
+  t.equal(accessDenial('authenticated', OWNER, who(OWNER)), null)
+  t.equal(accessDenial('authenticated', OWNER, who('bob')), null)
 })
 
 t.test('links for named subjects', async (t) => {
@@ -25,19 +27,48 @@ t.test('links for named subjects', async (t) => {
     ['bob ', 'forbidden'],
     ['bo', 'forbidden']
   ]
-  for (const [sub, expected] of cases) t.equal(accessDenial(access, OWNER, sub), expected, JSON.stringify(sub))
+  for (const [sub, expected] of cases) t.equal(accessDenial(access, OWNER, sub === null ? null : who(sub)), expected, JSON.stringify(sub))
 })
 
-t.test('an empty subject list still lets the owner in, and nobody else', async (t) => {
+t.test('links for groups: any one of the visitor\'s groups', async (t) => {
+  const access: Access = { groups: ['finance', 'legal'] }
+  t.equal(accessDenial(access, OWNER, who('bob', { groups: ['legal'] })), null)
+  t.equal(accessDenial(access, OWNER, who('bob', { groups: ['staff', 'finance'] })), null)
+  t.equal(accessDenial(access, OWNER, who('bob', { groups: ['staff'] })), 'forbidden')
+  t.equal(accessDenial(access, OWNER, who('bob', { groups: ['Finance'] })), 'forbidden', 'compared exactly')
+  t.equal(accessDenial(access, OWNER, who('bob')), 'forbidden', 'no groups')
+  t.equal(accessDenial(access, OWNER, who(OWNER)), null, 'the owner, in no group')
+  t.equal(accessDenial(access, OWNER, null), 'unauthenticated')
+})
+
+t.test('links for e-mail domains: the verified address\'s domain, exactly', async (t) => {
+  const access: Access = { domains: ['example.com'] }
+  t.equal(accessDenial(access, OWNER, who('bob', { email: 'bob@example.com' })), null)
+  t.equal(accessDenial(access, OWNER, who('bob', { email: 'Bob@EXAMPLE.com' })), null, 'domains are case-insensitive')
+  t.equal(accessDenial(access, OWNER, who('bob', { email: 'bob@sub.example.com' })), 'forbidden', 'a subdomain is another domain')
+  t.equal(accessDenial(access, OWNER, who('bob', { email: 'bob@example.com.evil.net' })), 'forbidden')
+  t.equal(accessDenial(access, OWNER, who('bob', { email: 'example.com@evil.net' })), 'forbidden', 'the domain is after the last @')
+  t.equal(accessDenial(access, OWNER, who('bob')), 'forbidden', 'no verified address')
+})
+
+t.test('a rule grants on any of its parts', async (t) => {
+  const access: Access = { subjects: ['carol'], groups: ['legal'], domains: ['example.com'] }
+  t.equal(accessDenial(access, OWNER, who('carol')), null)
+  t.equal(accessDenial(access, OWNER, who('dan', { groups: ['legal'] })), null)
+  t.equal(accessDenial(access, OWNER, who('erin', { email: 'erin@example.com' })), null)
+  t.equal(accessDenial(access, OWNER, who('mallory', { groups: ['sales'], email: 'm@evil.net' })), 'forbidden')
+})
+
+t.test('an empty rule still lets the owner in, and nobody else', async (t) => {
   const access: Access = { subjects: [] }
-  t.equal(accessDenial(access, OWNER, OWNER), null)
-  t.equal(accessDenial(access, OWNER, 'bob'), 'forbidden')
+  t.equal(accessDenial(access, OWNER, who(OWNER)), null)
+  t.equal(accessDenial(access, OWNER, who('bob')), 'forbidden')
   t.equal(accessDenial(access, OWNER, null), 'unauthenticated')
 })
 
 t.test('the owner is not a wildcard for other visitors', async (t) => {
-  t.equal(accessDenial({ subjects: [OWNER] }, OWNER, 'bob'), 'forbidden')
-  t.equal(accessDenial({ subjects: ['bob'] }, 'bob', 'alice'), 'forbidden')
+  t.equal(accessDenial({ subjects: [OWNER] }, OWNER, who('bob')), 'forbidden')
+  t.equal(accessDenial({ subjects: ['bob'] }, 'bob', who('alice')), 'forbidden')
 })
 
 t.test('isGuarded truth table', async (t) => {
@@ -76,7 +107,7 @@ t.test('isGuarded: the cases spelled out', async (t) => {
   t.equal(isGuarded(link({ maxDownloads: 0 }), true), true, 'a limit of 0 is still a limit')
   // Access restrictions and passwords always need a decision.
   t.equal(isGuarded(link({ access: 'authenticated' }), false), true)
-  t.equal(isGuarded(link({ access: { subjects: [] } }), false), true)
+  t.equal(isGuarded(link({ access: { groups: ['x'] } }), false), true)
   t.equal(isGuarded(link({ passwordHash: 'x' }), false), true)
   t.equal(isGuarded(link({ passwordHash: '' }), false), true, 'an empty hash is not "no password"')
 })

@@ -305,7 +305,8 @@ t.test('link.created, link.redeemed, link.revoked and link.denied for every reas
   expectEvents(t, anonymous, [denied(restricted.id, 'unauthenticated')], 'restricted, anonymous')
   const forged = await send({ url: `/s/${restricted.token}`, headers: { authorization: `Bearer ${hs256({ sub: 'bob' }, 'not-the-secret-at-all-0123456789')}` } })
   t.equal(forged.res.statusCode, 401)
-  expectEvents(t, forged, [denied(restricted.id, 'unauthenticated')], 'restricted, forged JWT')
+  // The forged credential is audited as such, and the link's refusal too.
+  expectEvents(t, forged, [{ ...base, event: 'auth.failed', outcome: 'denied', reason: 'invalid_token' }, denied(restricted.id, 'unauthenticated')], 'restricted, forged JWT')
   const eve = await send({ url: `/s/${restricted.token}`, headers: { authorization: auth('eve') } })
   t.equal(eve.res.statusCode, 403)
   expectEvents(t, eve, [denied(restricted.id, 'forbidden', 'eve')], 'restricted, eve')

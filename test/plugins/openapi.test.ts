@@ -96,7 +96,7 @@ t.test('/openapi.json is a valid OpenAPI 3 document', async (t) => {
   const broken = structuredClone(doc)
   delete broken.paths['/healthz']?.get?.responses?.['200']?.description
   await t.rejects(SwaggerParser.validate(broken as never), /description/)
-  t.same(doc.components?.securitySchemes?.bearerAuth, { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'HS256 JWT signed with JWT_SECRET; `sub` is the user' })
+  t.same(doc.components?.securitySchemes?.bearerAuth, { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A personal API token (lgp_…), a JWT of the identity provider (OIDC_ISSUER), or an HS256 JWT signed with JWT_SECRET; see docs/identity.md' })
 })
 
 t.test('the documented operations: every route of the contract, nothing embedded-only or internal', async (t) => {

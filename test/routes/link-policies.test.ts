@@ -51,6 +51,22 @@ t.test('access { subjects }: only those subs and the owner; others 403', async (
   }
 })
 
+t.test('access { groups, domains }: any part grants, through the Redis redeem path; the lists are small and well-formed', async (t) => {
+  const link = await share({ access: { groups: ['finance'], domains: ['example.com'] } })
+  const jwt = (sub: string, claims: object): string => `Bearer ${app.jwt.sign({ sub, ...claims }, { expiresIn: '1h' })}`
+  t.equal((await app.inject({ url: `/s/${link.token}`, headers: { authorization: jwt('ann', { groups: ['finance'] }) } })).statusCode, 302, 'a group')
+  t.equal((await app.inject({ url: `/s/${link.token}`, headers: { authorization: jwt('dan', { email: 'dan@example.com', email_verified: true }) } })).statusCode, 302, 'a verified domain')
+  t.equal((await app.inject({ url: `/s/${link.token}`, headers: { authorization: jwt('eve', { email: 'eve@example.com' }) } })).statusCode, 403, 'an unverified address')
+  t.equal((await app.inject({ url: `/s/${link.token}`, headers: { authorization: jwt('sam', { groups: ['sales'], email: 'sam@other.org', email_verified: true }) } })).statusCode, 403, 'neither')
+  t.equal(await downloads(link.id), 2)
+  const tooMany = Array.from({ length: 101 }, (_, i) => `g${i}`)
+  for (const access of [{}, { groups: [] }, { groups: [''] }, { groups: tooMany }, { domains: ['Example.com'] }, { domains: ['example'] }, { domains: ['exa mple.com'] },
+    { domains: ['-x.com'] }, { domains: ['a@example.com'] }, { domains: ['example.com', 'example.com'] }, { groups: ['x'], roles: ['y'] }]) {
+    const res = await app.inject({ method: 'POST', url: `/v1/files/${link.fileId}/links`, headers: { authorization: auth('owner') }, body: { access } })
+    t.equal(res.statusCode, 400, JSON.stringify(access).slice(0, 80))
+  }
+})
+
 t.test('password: missing 401, wrong 403, right 302; stored only as a scrypt hash', async (t) => {
   const password = 'correct horse battery staple'
   const link = await share({ password })
