@@ -9,9 +9,10 @@
 # The repository has no .dockerignore, so every COPY below names its source
 # explicitly: node_modules/, dist/ and data/ from the host never enter the image.
 
-# Floating 20.x tag on purpose: it must stay >= 20.19, where require() of ES
-# modules is on by default (fastify -> light-my-request -> cookie@2 is ESM-only).
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 24, the current LTS (package.json still allows >= 20.19, and .ci/run
+# tests both 20 and 24). The tag floats within 24.x on purpose, to pick up
+# security releases on rebuild.
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---------------------------------------------------------------------------
 # build: install all deps, compile TypeScript, then drop the devDependencies.
@@ -56,7 +57,7 @@ USER node
 EXPOSE 3000
 
 # Liveness only (/healthz); readiness of Redis and the bucket is /readyz.
-# Slim images have no curl, so use Node 20's global fetch.
+# Slim images have no curl, so use Node's global fetch.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 

@@ -1,5 +1,4 @@
-// Lint rules (neostandard, the Fastify ecosystem's style). Kept under .ci/ because the
-// repository's top level is fixed; `npm run lint` points ESLint here.
+// Lint rules (neostandard, the Fastify ecosystem's style); `npm run lint` runs them.
 import neostandard from 'neostandard'
 
 export default [
