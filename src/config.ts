@@ -220,7 +220,7 @@ function checkUrl (name: string, value: string | undefined, { originOnly = false
   try {
     url = new URL(value)
   } catch {
-    throw new ConfigError(`${name} must be ${expectation(name)} (got ${JSON.stringify(value)}, which is not a URL)`)
+    throw new ConfigError(`${name} must be ${expectation(name)} (got ${JSON.stringify(withoutCredentials(value))}, which is not a URL)`)
   }
   if (url.username !== '' || url.password !== '') throw new ConfigError(`${name} must not hold a user name or password`)
   if (originOnly && url.pathname !== '/') {
@@ -256,6 +256,11 @@ function oidcConfig (str: (name: string) => string | undefined, num: (name: stri
     jwksCooldown: num('OIDC_JWKS_COOLDOWN'),
     signIn: clientId === undefined ? null : { clientId, clientSecret: str('OIDC_CLIENT_SECRET') ?? null, scopes: str('OIDC_SCOPES') as string }
   }
+}
+
+/** A value as an error message may quote it: a URL's user name and password masked. */
+function withoutCredentials (value: string): string {
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#@]*@/i, '$1***@')
 }
 
 /** "host:port, [::1]:port" → nodes; throws a ConfigError naming the variable. */
@@ -384,7 +389,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     const name = validate.errors?.[0]?.instancePath.slice(1) ?? 'configuration'
     // Values that may hold a secret (a password in a URL) are not repeated in the message.
     const value = env[name]?.trim()
-    const given = value !== undefined && !SECRET_VARIABLES.has(name) ? ` (got ${JSON.stringify(value)})` : ''
+    const given = value !== undefined && !SECRET_VARIABLES.has(name) ? ` (got ${JSON.stringify(withoutCredentials(value))})` : ''
     throw new ConfigError(`${name} must be ${expectation(name)}${given}`)
   }
   const v = raw as Record<string, string | number | boolean | undefined>

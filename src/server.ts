@@ -31,9 +31,10 @@ function banner (config: Config, token: string | null): string {
     ''
   ]
   if (token === null && !config.acceptHs256) {
-    lines.push(`Use an access token of your identity provider (${config.oidc?.issuer ?? ''}, audience ${config.oidc?.audience ?? ''}):  export TOKEN=<access token>`)
+    lines.push(`Use an access token of your identity provider (${config.oidc?.issuer ?? ''}, audience ${config.oidc?.audience ?? ''}; see docs/identity.md):`,
+      '  export TOKEN=<access token>')
   } else if (token === null) {
-    lines.push('Get a token signed with your JWT_SECRET:  export TOKEN=$(npm run -s token -- alice)')
+    lines.push('Get a token signed with your JWT_SECRET:', '  export TOKEN=$(npm run -s token -- alice)')
   } else {
     lines.push('Try it with this demo token (valid 24 h, for this process only; set JWT_SECRET to use your own):',
       `  export TOKEN=${token}`)

@@ -340,3 +340,11 @@ t.test('identity: OIDC_ISSUER and what goes with it', async (t) => {
   t.notOk(short.message.includes('too-short'), 'a secret is never repeated in the message')
   t.notOk(configError({ OIDC_ISSUER: ISSUER, JWT_AUDIENCE: 'x', OIDC_CLIENT_ID: 'c', OIDC_CLIENT_SECRET: 'x'.repeat(2000) }).message.includes('xxxx'), 'nor the client secret')
 })
+
+t.test('a URL variable with a password in it is never quoted with the password', async (t) => {
+  for (const name of ['PUBLIC_URL', 'S3_ENDPOINT', 'S3_PUBLIC_ENDPOINT', 'OIDC_ISSUER']) {
+    const message = configError({ [name]: 'https://admin:hunter2pw@host.example.com/x?y=1', JWT_AUDIENCE: 'x' }).message
+    t.notOk(message.includes('hunter2pw'), `${name}: ${message}`)
+    t.match(message, new RegExp(name))
+  }
+})

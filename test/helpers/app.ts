@@ -19,7 +19,8 @@ export function s3Config (s3: TestS3): NonNullable<Config['s3']> {
 
 export async function testConfig (t: Teardown, deps: TestDeps, overrides: Partial<Config> = {}): Promise<Config> {
   const dataDir = await mkdtemp(join(tmpdir(), 'linkgate-data-'))
-  t.teardown(async () => { await rm(dataDir, { recursive: true, force: true }) })
+  // Retried: a file still being written as the app closes can make the first try ENOTEMPTY.
+  t.teardown(async () => { await rm(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }) })
   return {
     host: '127.0.0.1',
     port: 0,
