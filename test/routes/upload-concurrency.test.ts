@@ -6,6 +6,7 @@ import { once } from 'node:events'
 import { request, type ClientRequest, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
+import type { AuditEvent } from '../../src/audit.js'
 import { buildTestApp, type TestApp } from '../helpers/app.js'
 import { startRedis } from '../helpers/redis.js'
 import { startS3 } from '../helpers/s3.js'
@@ -62,6 +63,23 @@ async function startUpload (gw: Listening, sub: string): Promise<Upload> {
   return { req, response }
 }
 
+/**
+ * Resolves once `gw` has audited `count` failed uploads: an upload whose client went away
+ * is audited when the gateway notices, which may be after the test's last request, and a
+ * line written once the app has closed would land in a data directory being removed.
+ */
+async function uploadsFailed (gw: Listening, count: number): Promise<void> {
+  await new Promise<void>((resolve) => {
+    let seen = 0
+    const onEvent = (event: AuditEvent): void => {
+      if (event.event !== 'file.upload_failed' || ++seen < count) return
+      gw.app.auditEvents.off('event', onEvent)
+      resolve()
+    }
+    gw.app.auditEvents.on('event', onEvent)
+  })
+}
+
 async function body (res: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = []
   for await (const chunk of res) chunks.push(chunk as Buffer)
@@ -101,11 +119,15 @@ t.test('paused uploads hold their slots across instances; the next is refused be
   // A client that goes away mid-body gives its slot back too.
   const gone = paused[1] as Upload
   const givenBack = a.released()
+  const goneAudited = uploadsFailed(a, 1)
   gone.req.destroy()
   await gone.response.catch(() => {})
   await givenBack
+  await goneAudited
   const after = await startUpload(a, 'alice')
   after.req.end()
   t.equal((await after.response).statusCode, 201, 'an abandoned upload gave its slot back')
+  const audited = uploadsFailed(b, 2)
   for (const upload of paused.slice(2)) upload.req.destroy()
+  await audited
 })
