@@ -9,10 +9,9 @@ import { readFile } from 'node:fs/promises'
 import type { Browser, Page } from 'playwright-core'
 import t, { type Test } from 'tap'
 import type { AuditEvent } from '../../src/audit.js'
-import type { Config } from '../../src/config.js'
 import { buildTestApp } from '../helpers/app.js'
 import { freePort } from '../helpers/ports.js'
-import { startProvider, type TestProvider } from '../helpers/oidc.js'
+import { gatewayOidc, startProvider, type TestProvider } from '../helpers/oidc.js'
 import { startRedis } from '../helpers/redis.js'
 import { startS3 } from '../helpers/s3.js'
 
@@ -65,14 +64,7 @@ if (!existsSync(CHROMIUM)) {
         bob: { email: 'bob@example.com', email_verified: true, groups: ['sales'], name: 'Bob' }
       }
     })
-    const oidc: NonNullable<Config['oidc']> = {
-      issuer: provider.issuer,
-      audience: provider.audience,
-      userClaim: 'sub',
-      groupsClaim: 'groups',
-      jwksCooldown: 30,
-      signIn: { clientId: provider.clientId, clientSecret: provider.clientSecret, scopes: 'openid email profile groups' }
-    }
+    const oidc = gatewayOidc(provider, { signIn: true })
     const events: AuditEvent[] = []
     const { app, auth } = await buildTestApp(t, {
       redis: await startRedis(t),

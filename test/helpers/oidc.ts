@@ -6,6 +6,7 @@ import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from '
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider'
+import type { OidcConfig } from '../../src/config.js'
 import type { Teardown } from './teardown.js'
 
 export interface TestUser { email?: string, email_verified?: boolean, groups?: string[], name?: string }
@@ -208,4 +209,17 @@ export async function loginAtProvider (authorizationUrl: string, login: string):
     if (url.origin !== provider) return url
   }
   throw new Error('too many redirects at the provider')
+}
+
+/** The gateway's OIDC settings for `provider`: bearer tokens, and browser sign-in with its test client when `signIn`. */
+export function gatewayOidc (provider: TestProvider, { signIn = false, ...over }: Partial<Omit<OidcConfig, 'signIn'>> & { signIn?: boolean } = {}): OidcConfig {
+  return {
+    issuer: provider.issuer,
+    audience: provider.audience,
+    userClaim: 'sub',
+    groupsClaim: 'groups',
+    jwksCooldown: 30,
+    signIn: signIn ? { clientId: provider.clientId, clientSecret: provider.clientSecret, scopes: 'openid email profile groups' } : null,
+    ...over
+  }
 }

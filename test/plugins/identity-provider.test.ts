@@ -5,7 +5,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import t from 'tap'
 import type { Config } from '../../src/config.js'
 import { buildTestApp, type TestApp } from '../helpers/app.js'
-import { newSigningKey, startProvider, type TestProvider } from '../helpers/oidc.js'
+import { gatewayOidc, newSigningKey, startProvider, type TestProvider } from '../helpers/oidc.js'
 import { poll } from '../helpers/wait.js'
 
 /** Waits out a cooldown of one second (OIDC_JWKS_COOLDOWN=1): what is tested is a timer. */
@@ -13,12 +13,8 @@ async function cooldownOver (): Promise<void> {
   await delay(1100)
 }
 
-function oidcSettings (provider: TestProvider, over: Partial<NonNullable<Config['oidc']>> = {}): NonNullable<Config['oidc']> {
-  return { issuer: provider.issuer, audience: provider.audience, userClaim: 'sub', groupsClaim: 'groups', jwksCooldown: 30, signIn: null, ...over }
-}
-
-async function gateway (tt: Parameters<typeof buildTestApp>[0], provider: TestProvider, over: Partial<NonNullable<Config['oidc']>> = {}, config: Partial<Config> = {}): Promise<TestApp> {
-  return await buildTestApp(tt, {}, { oidc: oidcSettings(provider, over), ...config })
+async function gateway (tt: Parameters<typeof buildTestApp>[0], provider: TestProvider, over: Parameters<typeof gatewayOidc>[1] = {}, config: Partial<Config> = {}): Promise<TestApp> {
+  return await buildTestApp(tt, {}, { oidc: gatewayOidc(provider, over), ...config })
 }
 
 async function files (gw: TestApp, token: string): Promise<{ status: number, code?: string, detail?: string }> {

@@ -7,7 +7,7 @@ import t from 'tap'
 import type { AuditEvent } from '../../src/audit.js'
 import type { Config } from '../../src/config.js'
 import { buildTestApp, type TestApp } from '../helpers/app.js'
-import { loginAtProvider, startProvider, type TestProvider } from '../helpers/oidc.js'
+import { gatewayOidc, loginAtProvider, startProvider, type TestProvider } from '../helpers/oidc.js'
 
 const SECRET = 'session-secret-for-the-tests-0123456789'
 const USERS = {
@@ -24,14 +24,7 @@ const USERS = {
 
 function settings (provider: TestProvider): Partial<Config> {
   return {
-    oidc: {
-      issuer: provider.issuer,
-      audience: provider.audience,
-      userClaim: 'sub',
-      groupsClaim: 'groups',
-      jwksCooldown: 30,
-      signIn: { clientId: provider.clientId, clientSecret: provider.clientSecret, scopes: 'openid email profile groups' }
-    },
+    oidc: gatewayOidc(provider, { signIn: true }),
     session: { secrets: [SECRET], ttl: 3600 }
   }
 }
