@@ -8,6 +8,7 @@ import type { Config } from './config.js'
 import { clientErrorHandler, frameworkErrors } from './framework-errors.js'
 import authRoutes from './routes/auth.js'
 import healthRoutes from './routes/health.js'
+import ownerPageRoutes from './routes/owner-page.js'
 import redeemRoutes from './routes/redeem.js'
 import v1Routes from './routes/v1.js'
 
@@ -75,6 +76,7 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(healthRoutes)
   await app.register(v1Routes, { prefix: '/v1' })
   await app.register(authRoutes)
+  await app.register(ownerPageRoutes)
   await app.register(redeemRoutes)
   return app
 }

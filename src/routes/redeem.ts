@@ -18,7 +18,7 @@ import { deriveKey } from '../domain/secrets.js'
 import { TOKEN_PATTERN, hashToken } from '../domain/tokens.js'
 import { HttpError } from '../errors.js'
 import type { Identity } from '../identity.js'
-import { downloadPage, notSharedPage, pageHeaders, previewPage, type Account } from '../pages.js'
+import { accountOf, downloadPage, notSharedPage, pageHeaders, previewPage, type Account } from '../pages.js'
 import { beginSignIn } from './auth.js'
 import { IgnoredQuerySchema, ProblemResponse, errorResponses } from '../schemas.js'
 import { isMiss, linkStatus, type LinkRecord, type RedeemResult } from '../stores/link-store.js'
@@ -52,7 +52,7 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   /** Who a browser's pages say is signed in, with the CSRF token of its sign-out form; null for a bearer or nobody. */
   function account (request: FastifyRequest): Account | null {
     const user = fastify.signInEnabled && request.identity?.via === 'session' ? request.session.get('user') : undefined
-    return user === undefined ? null : { name: user.email ?? user.sub, csrf: user.csrf }
+    return user === undefined ? null : accountOf(user)
   }
 
   /** What the download form's nonce is bound to: the link, and the browser's session if it has one. */
