@@ -184,7 +184,7 @@ export function ownerPage (page: OwnerPage): string {
     '<noscript><p class="error">This page needs JavaScript. The API works without it: see <a href="/docs">/docs</a>.</p></noscript>' +
     '<section aria-labelledby="upload-title"><h2 id="upload-title">Upload</h2>' +
     '<fieldset class="options"><legend>Link options</legend>' +
-    '<label class="check"><input type="checkbox" id="share" checked> Make a link for each upload</label>' +
+    '<div class="check"><input type="checkbox" id="share" checked><label for="share">Make a link for each upload</label></div>' +
     `<label for="ttl">Expires after</label><select id="ttl">${ttlOptions}</select>` +
     '<label for="max-downloads">Downloads</label><input id="max-downloads" type="number" min="1" max="1000000" inputmode="numeric" placeholder="Unlimited">' +
     '<label for="password">Password</label><input id="password" type="password" minlength="8" maxlength="256" autocomplete="new-password" placeholder="None">' +
