@@ -166,7 +166,7 @@ export interface OwnerPage {
 /**
  * The signed-in owner's page: upload (drop or pick; resumable, by tus), the options of the
  * links it makes, and their files, links and requests. The markup is static; the script
- * (src/browser/owner.js) fills the lists with textContent, never markup. The CSRF token is
+ * (src/assets/owner.js) fills the lists with textContent, never markup. The CSRF token is
  * for the script's unsafe API calls.
  */
 export function ownerPage (page: OwnerPage): string {

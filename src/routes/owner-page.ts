@@ -3,7 +3,7 @@
 // tus-js-client, from this origin, cached for a year under names that change with their bytes.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { ENCODINGS, loadAssets } from '../assets.js'
+import { ENCODINGS, loadAssets } from '../page-assets.js'
 import { preferredEncoding } from '../domain/negotiation.js'
 import { notFound } from '../errors.js'
 import { accountOf, ownerPage, pageHeaders, welcomePage } from '../pages.js'

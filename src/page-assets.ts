@@ -1,4 +1,4 @@
-// The static files of the owner's page: its script and style (src/browser/) and
+// The static files of the owner's page: its script and style (src/assets/) and
 // tus-js-client's prebuilt browser build, served from the gateway's own origin (no CDN) under
 // names that carry a hash of their bytes, so that they can be cached for a year: a new
 // version is a new URL. Read once, at start; compressed on first use.
@@ -67,12 +67,12 @@ function asset (name: AssetName, file: string): Asset {
 let loaded: Assets | null = null
 
 /**
- * The assets, read on the first call. src/browser/ sits beside this module (the build
- * copies it to dist/src/browser/); tus-js-client's browser build is its package's own file.
+ * The assets, read on the first call. src/assets/ sits beside this module (the build
+ * copies it to dist/src/assets/); tus-js-client's browser build is its package's own file.
  */
 export function loadAssets (): Assets {
   if (loaded !== null) return loaded
-  const own = (name: string): string => fileURLToPath(new URL(`./browser/${name}`, import.meta.url))
+  const own = (name: string): string => fileURLToPath(new URL(`./assets/${name}`, import.meta.url))
   const sources: Array<[AssetName, string]> = [
     ['tus.min.js', createRequire(import.meta.url).resolve('tus-js-client/dist/tus.min.js')],
     ['owner.js', own('owner.js')],

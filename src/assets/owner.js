@@ -337,12 +337,12 @@
   })
 
   const loadRequests = listing('request-list', '/v1/requests', (request) => {
-    const title = typeof request.message === 'string' && request.message !== '' ? request.message : 'File request'
-    const meta = [request.status, request.expiresAt ? `expires ${date(request.expiresAt)}` : null]
+    const title = request.message === null || request.message === '' ? 'File request' : request.message
+    const meta = [`${request.received.files} of ${request.maxFiles} files`, `${size(request.received.bytes)} of ${size(request.maxBytes)}`, `expires ${date(request.expiresAt)}`]
     return el('li', {},
-      el('span', { className: 'name', textContent: title }),
-      el('span', { className: 'meta', textContent: meta.filter((s) => s).join(' · ') }),
-      request.status !== undefined && request.status !== 'active'
+      el('span', { className: 'name', textContent: `${title}: ${request.status}` }),
+      el('span', { className: 'meta', textContent: meta.join(' · ') }),
+      request.status === 'expired' || request.status === 'revoked'
         ? null
         : actions(button('Revoke', `Revoke the request "${title}"`, () => act(`Revoke the request "${title}"? Nobody can upload through it afterwards.`,
           () => api('DELETE', `/v1/requests/${encodeURIComponent(request.id)}`), 'Request revoked'), 'danger')))
