@@ -105,7 +105,7 @@
   }
 
   function terms (link) {
-    const downloads = link.maxDownloads === null ? 'unlimited downloads' : `${link.maxDownloads - link.downloads} of ${link.maxDownloads} downloads left`
+    const downloads = link.maxDownloads === null ? `${link.downloads} downloads, no limit` : `${link.maxDownloads - link.downloads} of ${link.maxDownloads} downloads left`
     return [`expires ${date(link.expiresAt)}`, downloads, accessText(link.access), link.passwordProtected ? 'password' : null].filter((s) => s !== null).join(' · ')
   }
 
@@ -119,8 +119,9 @@
     announce('Link copied')
   }
 
-  async function toggleQr (box, url, toggle) {
-    const shown = box.querySelector('img')
+  /** Shows (or hides again) the link's QR code, below it in `item`. */
+  async function toggleQr (item, url, toggle) {
+    const shown = item.querySelector('img.qr')
     if (shown !== null) {
       URL.revokeObjectURL(shown.src)
       shown.remove()
@@ -129,7 +130,7 @@
     }
     try {
       const svg = await (await api('POST', '/v1/qr', { text: url })).blob()
-      box.append(el('img', { className: 'qr', alt: 'QR code of the link', src: URL.createObjectURL(svg) }))
+      item.append(el('img', { className: 'qr', alt: 'QR code of the link', src: URL.createObjectURL(svg) }))
       toggle.setAttribute('aria-expanded', 'true')
     } catch (error) {
       announce(`No QR code: ${error.message}`)
@@ -141,11 +142,10 @@
     const input = el('input', { type: 'text', readOnly: true, value: link.url, className: 'url' })
     input.setAttribute('aria-label', 'Link')
     input.addEventListener('focus', () => input.select())
-    const box = el('div', { className: 'link' })
-    const qr = button('QR code', 'Show the QR code of the link', () => toggleQr(box, link.url, qr))
+    const qr = button('QR code', 'Show the QR code of the link', () => toggleQr(item, link.url, qr))
     qr.setAttribute('aria-expanded', 'false')
-    box.append(input, button('Copy', 'Copy the link', () => copy(input), 'primary'), qr)
-    item.append(box, el('p', { className: 'meta', textContent: terms(link) }))
+    item.append(el('div', { className: 'link' }, input, button('Copy', 'Copy the link', () => copy(input), 'primary'), qr),
+      el('p', { className: 'meta', textContent: terms(link) }))
   }
 
   async function makeLink (fileId, options) {
@@ -329,7 +329,7 @@
     const name = files.get(link.fileId)?.filename ?? `file ${link.fileId}`
     return el('li', {},
       el('span', { className: 'name', textContent: `${name}: ${link.status}` }),
-      el('span', { className: 'meta', textContent: `${link.downloads} downloaded · ${terms(link)}` }),
+      el('span', { className: 'meta', textContent: terms(link) }),
       link.status !== 'active'
         ? null
         : actions(button('Revoke', `Revoke this link to ${name}`, () => act(`Revoke this link to ${name}? Nobody can use it afterwards.`,
@@ -337,7 +337,8 @@
   })
 
   const loadRequests = listing('request-list', '/v1/requests', (request) => {
-    const title = request.message === null || request.message === '' ? 'File request' : request.message
+    const message = request.message ?? ''
+    const title = message === '' ? 'File request' : message.length > 80 ? `${message.slice(0, 79)}…` : message
     const meta = [`${request.received.files} of ${request.maxFiles} files`, `${size(request.received.bytes)} of ${size(request.maxBytes)}`, `expires ${date(request.expiresAt)}`]
     return el('li', {},
       el('span', { className: 'name', textContent: `${title}: ${request.status}` }),

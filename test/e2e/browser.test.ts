@@ -1,8 +1,10 @@
 // A real browser (Debian's chromium, driven by playwright-core): a one-time link is opened,
 // its page seen, its file downloaded, and a second visit shows the expired page; a script
 // uploaded as a type browsers sniff and shared "inline" does not run on the storage
-// origin; Swagger UI works under its Content-Security-Policy. Skipped, loudly, where
-// chromium is not installed; .ci/run installs it so CI always runs this.
+// origin; Swagger UI and the owner's page work under their Content-Security-Policy, and
+// the owner's page by keyboard. Skipped, loudly, where chromium is not installed; .ci/run
+// installs it so CI always runs this. `npm run docs:screenshots` (LINKGATE_SCREENSHOTS=1)
+// writes the screenshots of docs/ from here.
 import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
@@ -12,7 +14,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { BrowserContext } from 'playwright-core'
 import t, { type Test } from 'tap'
+import type { SessionUser } from '../../src/session.js'
 import { buildTestApp } from '../helpers/app.js'
+import { gatewayOidc, startProvider } from '../helpers/oidc.js'
+import { freePort } from '../helpers/ports.js'
 import { startRedis } from '../helpers/redis.js'
 import { startS3 } from '../helpers/s3.js'
 
@@ -33,6 +38,12 @@ async function launch (t: Test): Promise<BrowserContext> {
   })
   t.teardown(async () => { await browser.close() })
   return browser
+}
+
+/** Writes `png` into docs/ under `name` when asked to (`npm run docs:screenshots`). */
+async function keep (t: Test, name: string, png: Buffer): Promise<void> {
+  t.ok(png.subarray(1, 4).equals(Buffer.from('PNG')), `${name} is a PNG`)
+  if (process.env.LINKGATE_SCREENSHOTS === '1') await writeFile(join(DOCS, name), png)
 }
 
 /** The base URL of the app once it listens on a port of its own. */
@@ -69,12 +80,7 @@ if (!existsSync(CHROMIUM)) {
 
     const browser = await launch(t)
     const page = await browser.newPage()
-    const screenshot = async (name: string): Promise<void> => {
-      const png = await page.screenshot()
-      t.ok(png.subarray(1, 4).equals(Buffer.from('PNG')), `${name} is a PNG`)
-      // `npm run docs:screenshots` refreshes the pictures the README shows.
-      if (process.env.LINKGATE_SCREENSHOTS === '1') await writeFile(join(DOCS, name), png)
-    }
+    const screenshot = async (name: string): Promise<void> => { await keep(t, name, await page.screenshot()) }
 
     const first = await page.goto(url)
     t.equal(first?.status(), 200)
@@ -152,5 +158,88 @@ if (!existsSync(CHROMIUM)) {
     await page.locator('.opblock-summary').first().click()
     await page.locator('.opblock-body').first().waitFor()
     t.same(violations, [], 'no CSP violation')
+  })
+
+  t.test("the owner's page: its script runs under its policy with no violation, works by keyboard, shows a new link's QR code", async (t) => {
+    const port = await freePort()
+    const base = `http://127.0.0.1:${port}`
+    const provider = await startProvider(t, { gatewayUrl: base })
+    const { app, auth } = await buildTestApp(t, { redis: await startRedis(t), s3: await startS3(t) }, {
+      publicUrl: base,
+      oidc: gatewayOidc(provider, { signIn: true }),
+      session: { secrets: ['browser-test-session-secret-0123456789abc'], ttl: 3600 }
+    })
+    await app.listen({ host: '127.0.0.1', port })
+    const owner = auth('ann')
+    const upload = async (filename: string, body: string): Promise<string> => {
+      const res = await app.inject({ method: 'POST', url: `/v1/files?filename=${encodeURIComponent(filename)}`, headers: { authorization: owner, 'content-type': 'text/plain' }, body })
+      t.equal(res.statusCode, 201)
+      return String(res.json().id)
+    }
+    const share = async (fileId: string, options: object): Promise<string> => {
+      const res = await app.inject({ method: 'POST', url: `/v1/files/${fileId}/links`, headers: { authorization: owner }, payload: options })
+      t.equal(res.statusCode, 201)
+      return String(res.json().id)
+    }
+    const minutes = await upload('Board minutes 2026-11.txt', 'Present: everyone.\n')
+    await share(minutes, { maxDownloads: 3, password: 'open sesame' })
+    const revoked = await share(minutes, { access: 'authenticated' })
+    t.equal((await app.inject({ method: 'DELETE', url: `/v1/links/${revoked}`, headers: { authorization: owner } })).statusCode, 204)
+    await share(await upload('Budget <draft> & "notes".txt', 'Numbers.\n'), { access: { groups: ['finance'] } })
+    await upload('Quarterly report.txt', 'The numbers, at last.\n')
+
+    // Signed in as the gateway's sign-in would have left the browser.
+    const user: SessionUser = { sub: 'ann', groups: ['finance'], email: 'ann@example.com', csrf: 'browser-test-csrf-token-0123456789abcdefghi' }
+    const sealed = app.encodeSecureSession(app.createSecureSession({ user, __ts: Math.round(Date.now() / 1000) }), 'session')
+    const browser = await launch(t)
+    await browser.addCookies([{ name: 'lg_session', value: encodeURIComponent(sealed), url: base }])
+    const page = await browser.newPage()
+    await page.setViewportSize({ width: 800, height: 600 })
+    const violations: string[] = []
+    page.on('console', (message) => { if (/Content Security Policy/i.test(message.text())) violations.push(message.text()) })
+    page.on('pageerror', (error) => { violations.push(`script error: ${error.message}`) })
+    await page.exposeFunction('reportViolation', (what: string) => { violations.push(what) })
+    await page.addInitScript("document.addEventListener('securitypolicyviolation', (e) => { window.reportViolation(e.violatedDirective + ' ' + e.blockedURI) })")
+
+    const response = await page.goto(`${base}/`)
+    t.equal(response?.status(), 200)
+    const files = page.locator('#file-list li')
+    await files.nth(2).waitFor()
+    t.equal(await files.count(), 3, 'the files, listed by the script')
+    t.equal(await files.first().locator('.name').textContent(), 'Quarterly report.txt', 'newest first')
+    t.equal(await files.nth(1).locator('.name').textContent(), 'Budget <draft> & "notes".txt', 'a name is text, never markup')
+    const links = page.locator('#link-list li')
+    await links.nth(2).waitFor()
+    t.match(await links.allTextContents(), [/Budget <draft> & "notes"\.txt: active.*only group finance/, /Board minutes 2026-11\.txt: revoked/, /Board minutes.*: active.*3 of 3 downloads left.*password/])
+    t.equal(await links.nth(1).getByRole('button').count(), 0, 'a revoked link offers nothing')
+    t.ok(await page.locator('#request-list-status').textContent(), 'the requests say something (none yet, or not available here)')
+
+    // Keyboard: Tab reaches the drop zone's file input, and Space opens the file chooser.
+    let focused = ''
+    for (let i = 0; i < 20 && focused !== 'files'; i++) {
+      await page.keyboard.press('Tab')
+      focused = String(await page.evaluate('document.activeElement && document.activeElement.id'))
+    }
+    t.equal(focused, 'files', 'the drop zone is reached by Tab')
+    t.equal(await page.evaluate("getComputedStyle(document.getElementById('drop')).outlineStyle"), 'solid', 'and shows where the focus is')
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Space')])
+    t.ok(chooser.isMultiple(), 'Space opens the file chooser, for several files')
+
+    // A new link to a file listed, with the options of the form, and its QR code.
+    await page.getByLabel('Downloads', { exact: true }).fill('5')
+    await page.getByLabel('Who may open it').selectOption('authenticated')
+    await page.getByRole('button', { name: 'New link to Quarterly report.txt' }).click()
+    const made = page.locator('#uploads li').first()
+    await made.locator('input.url').waitFor()
+    t.match(await made.locator('input.url').inputValue(), new RegExp(`^${base}/s/[A-Za-z0-9_-]{22}$`))
+    t.match(await made.textContent(), /5 of 5 downloads left · anyone signed in/)
+    t.equal(await page.evaluate('document.activeElement.className'), 'url', 'the focus moves to the new link')
+    await made.getByRole('button', { name: 'Show the QR code of the link' }).click()
+    await page.locator('img.qr').waitFor()
+    t.equal(await page.evaluate("document.querySelector('img.qr').naturalWidth > 0"), true, 'the QR code is drawn')
+    t.match(await page.locator('#announce').textContent(), /A new link to Quarterly report\.txt/)
+    await page.locator('#link-list li').nth(3).waitFor()
+    await keep(t, 'owner-page.png', await page.screenshot({ fullPage: true }))
+    t.same(violations, [], 'no Content-Security-Policy violation, no script error')
   })
 }
