@@ -1,6 +1,6 @@
 import t from 'tap'
 import { createHash } from 'node:crypto'
-import { downloadPage, errorPage, escapeHtml, humanSize, pageHeaders, type DownloadPage } from '../src/pages.js'
+import { downloadPage, errorPage, escapeHtml, humanDuration, humanSize, pageHeaders, welcomePage, type DownloadPage } from '../src/pages.js'
 
 const XSS = '"><script>alert(1)</script>'
 const STYLE_BREAK = '</style><img src=x onerror=alert(1)>'
@@ -193,4 +193,43 @@ t.test('humanSize', async (t) => {
     [5000 * TiB, '5000.0 TiB']
   ]
   for (const [bytes, expected] of cases) t.equal(humanSize(bytes), expected, String(bytes))
+})
+
+t.test("pageHeaders with the owner's page's scripts: its own files and API only, nothing inline", async (t) => {
+  const csp = pageHeaders(['https://gw.example.com'], { assets: 'https://gw.example.com/assets/', api: 'https://gw.example.com/v1/' })['content-security-policy'] ?? ''
+  const directives = new Map(csp.split(';').map((d) => {
+    const [name = '', ...values] = d.trim().split(/\s+/)
+    return [name, values.join(' ')]
+  }))
+  t.equal(directives.get('default-src'), "'none'")
+  t.equal(directives.get('script-src'), 'https://gw.example.com/assets/', 'scripts: the files under /assets/ only')
+  t.match(directives.get('style-src'), /^'sha256-[A-Za-z0-9+/]+=*' https:\/\/gw\.example\.com\/assets\/$/, 'styles: the shared one by its hash, and the files under /assets/')
+  t.equal(directives.get('img-src'), 'blob:', 'pictures the script made (the QR code)')
+  t.equal(directives.get('connect-src'), 'https://gw.example.com/v1/', 'calls: the API only')
+  t.equal(directives.get('form-action'), "'self' https://gw.example.com")
+  t.equal(directives.get('base-uri'), "'none'")
+  t.equal(directives.get('frame-ancestors'), "'none'")
+  t.notMatch(csp, /unsafe-|'self'[^;]*;[^;]*script|data:|\*/, "no 'unsafe-*', no data:, no wildcard")
+})
+
+t.test('welcomePage: a sign-in button, or how to use the API; no script either way', async (t) => {
+  const signIn = welcomePage(true, 'https://files.example.com')
+  t.match(signIn, '<a class="button primary" href="/auth/login">Sign in</a>')
+  t.notMatch(signIn, 'curl')
+  const api = welcomePage(false, 'https://files.example.com/"><script>x()</script>')
+  t.notMatch(api, 'Sign in')
+  t.match(api, "'https://files.example.com/&#34;&#62;&#60;script&#62;x()&#60;/script&#62;/v1/files?share=true'", 'PUBLIC_URL, escaped')
+  for (const html of [signIn, api]) {
+    t.notMatch(html, /<script/i)
+    t.equal(html.split('<style').length, 2, 'exactly one style element')
+    t.equal(styleContent(html), styleContent(downloadPage(base)), 'the shared style, which the CSP hash covers')
+  }
+})
+
+t.test('humanDuration', async (t) => {
+  const cases: Array<[number, string]> = [
+    [1, '1 second'], [59, '59 seconds'], [60, '1 minute'], [90, '90 seconds'], [5400, '90 minutes'],
+    [3600, '1 hour'], [7200, '2 hours'], [86_400, '1 day'], [90_000, '25 hours'], [7 * 86_400, '7 days'], [365 * 86_400, '365 days']
+  ]
+  for (const [seconds, expected] of cases) t.equal(humanDuration(seconds), expected, String(seconds))
 })
