@@ -7,7 +7,7 @@ import { ENCODINGS, loadAssets } from '../page-assets.js'
 import { preferredEncoding } from '../domain/negotiation.js'
 import { notFound } from '../errors.js'
 import { accountOf, ownerPage, pageHeaders, welcomePage } from '../pages.js'
-import { ProblemResponse } from '../schemas.js'
+import { ProblemResponse, errorResponses } from '../schemas.js'
 
 const HTML = { description: 'A page', content: { 'text/html': { schema: Type.String() } } }
 const YEAR_S = 365 * 86_400
@@ -29,7 +29,7 @@ const ownerPageRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const scripts = { assets: `${publicOrigin}/assets/`, api: `${publicOrigin}/v1/` }
 
   fastify.get('/', {
-    schema: { summary: "The owner's page: upload, share and manage files in a browser", response: { 200: HTML } }
+    schema: { summary: "The owner's page: upload, share and manage files in a browser", response: { 200: HTML, ...errorResponses } }
   }, async (request, reply) => {
     const identity = fastify.signInEnabled ? await fastify.identify(request, { bearer: false }) : null
     const user = identity === null ? undefined : request.session.get('user')
