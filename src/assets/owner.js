@@ -239,8 +239,9 @@
           resolve()
         }
       })
-      // The same file picked again after the page was closed continues where it stopped.
-      transfer.findPreviousUploads().then((previous) => {
+      // The same file picked again after the page was closed continues where it stopped
+      // (where the browser lets the page keep that in localStorage).
+      transfer.findPreviousUploads().catch(() => []).then((previous) => {
         if (previous.length > 0) transfer.resumeFromPreviousUpload(previous[0])
         say('Uploading')
         announce(`${file.name}: uploading`)
