@@ -40,7 +40,8 @@ export const FileSchema = Type.Object({
   contentType: Type.String(),
   sha256: Type.String(),
   createdAt: Type.String({ format: 'date-time' }),
-  expiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When the file is deleted by its retention; null: kept until deleted' })
+  expiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When the file is deleted by its retention; null: kept until deleted' }),
+  request: Type.Optional(Type.String({ description: 'The id of the file request it was uploaded by; absent for the owner\'s own uploads' }))
 })
 
 const LinkFields = {
