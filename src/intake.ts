@@ -1,8 +1,8 @@
 // The upload pipeline every way in shares (POST /v1/files, file requests' POST /r/<token>,
-// tus completion): an upload slot, the stream into the ObjectStore through the meter, the
-// error mapping, and the record (with its link) written all or nothing. Plain functions of
-// the request: what they need (config, stores, audit) is on request.server.
-import type { FastifyRequest } from 'fastify'
+// tus completion): an upload slot, the owner's quota, the stream into the ObjectStore through
+// the meter, the error mapping, and the record (with its link) written all or nothing. Plain
+// functions of the request: what they need (config, stores, audit) is on request.server.
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import { finished, Readable } from 'node:stream'
 import type { LinkOptions } from './domain/link-policy.js'
 import type { UploadMeter } from './domain/upload-meter.js'
@@ -10,6 +10,7 @@ import { HttpError, badRequest, tooLarge } from './errors.js'
 import { createShareLink, fileView, shareDeps, type FileView, type NewLinkView } from './share.js'
 import { orphanKey } from './stores/object-store.js'
 import type { FileRecord } from './stores/link-store.js'
+import { fits, remaining, usageKey, type Caps, type Usage, type UsageStore } from './stores/usage-store.js'
 
 /** One file as it arrives: its bytes, and what the client said it is. */
 export interface Incoming { source: Readable, filename: string, contentType: string }
@@ -110,6 +111,136 @@ export function uploadFailed (request: FastifyRequest, err: unknown, fileId: str
   return error
 }
 
+/** Bytes an upload of unknown length reserves of its owner's quota at a time, as they come. */
+const QUOTA_STEP = 8 * 1024 * 1024
+const NOTHING: Usage = { bytes: 0, files: 0 }
+
+/** The 403 (no files left) or 413 (not enough bytes) for `amount` that `usage` has no room for under `caps`; it says what is left. */
+export function overQuota (amount: Usage, usage: Usage, caps: Caps): HttpError {
+  const left = remaining(usage, caps)
+  const members = { ...(left.bytes === null ? {} : { remainingBytes: left.bytes }), ...(left.files === null ? {} : { remainingFiles: left.files }) }
+  const headers = { connection: 'close' }
+  if (!fits(usage, { bytes: 0, files: amount.files }, caps)) {
+    return new HttpError(403, 'LG_QUOTA_FILES', `File quota reached: ${usage.files} of ${caps.files ?? 0} files kept (QUOTA_FILES); delete some to upload more`, headers, members)
+  }
+  return new HttpError(413, 'LG_QUOTA_BYTES', `Not enough storage quota left for this upload: ${left.bytes ?? 0} of ${caps.bytes ?? 0} bytes remain (QUOTA_BYTES); delete files to free some`, headers, members)
+}
+
+/**
+ * Reserves `amount` of `owner`'s quota (QUOTA_BYTES, QUOTA_FILES; across instances, atomically),
+ * or throws overQuota(). Returns the usage after it. The caller gives it back (releaseQuota)
+ * once it is not used: a file request's upload reserves from its owner's quota, a tus upload
+ * at creation.
+ */
+export async function reserveQuota (request: FastifyRequest, owner: string, amount: Usage): Promise<Usage> {
+  const caps = request.server.config.quota
+  const reservation = await request.server.usageStore.reserve(usageKey(owner), amount, caps)
+  if (!reservation.ok) throw overQuota(amount, reservation.usage, caps)
+  return reservation.usage
+}
+
+/**
+ * Gives `amount` of `owner`'s usage back (a file deleted, a reservation not used). Never
+ * throws: with the store down the usage stays over-counted, which errs on the safe side.
+ */
+export async function releaseQuota (usageStore: UsageStore, log: FastifyBaseLogger, owner: string, amount: Usage): Promise<void> {
+  if (amount.bytes <= 0 && amount.files <= 0) return
+  await usageStore.release(usageKey(owner), amount)
+    .catch((err: Error) => { log.warn({ err: { message: err.message }, bytes: amount.bytes, files: amount.files }, 'quota not given back: usage over-counted until released') })
+}
+
+/**
+ * One file's hold on its owner's quota: the file and, when the length is known, all its bytes
+ * before a byte is read (take); bytes of unknown length in steps as they come (admit, for the
+ * UploadMeter), refused mid-stream; once recorded, what was not used goes back (commit); on
+ * any failure, everything (release). Counters without a cap are counted at commit only, so
+ * that an upload without quotas costs no store call while it streams.
+ */
+export class QuotaHold {
+  readonly #request: FastifyRequest
+  readonly #owner: string
+  readonly #caps: Caps
+  /** What this hold has added to the owner's usage and not given back. */
+  readonly #held: Usage
+  #pending: Promise<void> | null = null
+
+  /** `held`: what was reserved for this file already (a tus upload's, at its creation). */
+  constructor (request: FastifyRequest, owner: string, held: Usage = NOTHING) {
+    this.#request = request
+    this.#owner = owner
+    this.#caps = request.server.config.quota
+    this.#held = { ...held }
+  }
+
+  /** Before a byte is read: the file, and `length` bytes if the body says how long it is (else 413 at once). */
+  async take (length: number | undefined): Promise<void> {
+    const amount = {
+      bytes: this.#caps.bytes === null || length === undefined ? 0 : Math.max(0, length - this.#held.bytes),
+      files: this.#caps.files === null ? 0 : Math.max(0, 1 - this.#held.files)
+    }
+    if (amount.bytes === 0 && amount.files === 0) return
+    await reserveQuota(this.#request, this.#owner, amount)
+    this.#held.bytes += amount.bytes
+    this.#held.files += amount.files
+  }
+
+  /** For the UploadMeter: `total` bytes have come; resolves once they are reserved, undefined when they are already. */
+  readonly admit = (total: number): Promise<void> | undefined => {
+    if (this.#caps.bytes === null || total <= this.#held.bytes) return undefined
+    this.#pending = this.#more(total - this.#held.bytes).finally(() => { this.#pending = null })
+    return this.#pending
+  }
+
+  /** Reserves at least `need` more bytes: a step, or, when the step does not fit, what is left if that is enough. */
+  async #more (need: number): Promise<void> {
+    const { usageStore } = this.#request.server
+    const caps = { bytes: this.#caps.bytes, files: null }
+    let want = Math.max(need, QUOTA_STEP)
+    for (;;) {
+      const reservation = await usageStore.reserve(usageKey(this.#owner), { bytes: want, files: 0 }, caps)
+      if (reservation.ok) {
+        this.#held.bytes += want
+        return
+      }
+      const left = remaining(reservation.usage, caps).bytes ?? 0
+      if (left < need) throw overQuota({ bytes: need, files: 0 }, reservation.usage, this.#caps)
+      want = left
+    }
+  }
+
+  /** The file is being recorded with `size` bytes: counts what no cap reserved, gives back what was reserved but not used. */
+  async commit (size: number): Promise<void> {
+    const add = { bytes: Math.max(0, size - this.#held.bytes), files: Math.max(0, 1 - this.#held.files) }
+    if (add.bytes > 0 || add.files > 0) {
+      // Where there is no cap (a capped counter holds it all already, but for a tus upload of
+      // deferred length): checked all the same, so a cap is never passed.
+      await reserveQuota(this.#request, this.#owner, add)
+      this.#held.bytes += add.bytes
+      this.#held.files += add.files
+    }
+    const unused = { bytes: Math.max(0, this.#held.bytes - size), files: Math.max(0, this.#held.files - 1) }
+    this.#held.bytes -= unused.bytes
+    this.#held.files -= unused.files
+    await releaseQuota(this.#request.server.usageStore, this.#request.log, this.#owner, unused)
+  }
+
+  /** The upload failed: gives back everything it holds. Never throws. */
+  async release (): Promise<void> {
+    await this.#pending?.catch(() => {})
+    const held = { ...this.#held }
+    this.#held.bytes = 0
+    this.#held.files = 0
+    await releaseQuota(this.#request.server.usageStore, this.#request.log, this.#owner, held)
+  }
+}
+
+/** The length a raw (not multipart) body declares (Content-Length); undefined when it declares none. */
+export function declaredLength (request: FastifyRequest): number | undefined {
+  const length = request.headers['content-length']
+  if (request.isMultipart() || length === undefined || !/^[0-9]+$/.test(length)) return undefined
+  return Number(length)
+}
+
 export interface NewFile {
   id: string
   owner: string
@@ -122,13 +253,16 @@ export interface NewFile {
   request?: string | undefined
   /** Also mint a share link with these options. */
   link?: LinkOptions | undefined
+  /** The file's hold on its owner's quota: committed with the record, released if it fails. */
+  quota: QuotaHold
 }
 
 /**
- * Writes the record of a stored object (and its link, if asked) and audits it; all or
- * nothing: a failed record or link takes the object with it, audited as a failed upload.
+ * Writes the record of a stored object (and its link, if asked), counts it against its
+ * owner's quota and audits it; all or nothing: a failed record or link takes the object with
+ * it and gives the quota back, audited as a failed upload.
  */
-export async function recordFile (request: FastifyRequest, { id, owner, key, stored, retention, request: requestId, link: linkOptions }: NewFile): Promise<{ file: FileRecord, view: FileView & { link?: NewLinkView | undefined } }> {
+export async function recordFile (request: FastifyRequest, { id, owner, key, stored, retention, request: requestId, link: linkOptions, quota }: NewFile): Promise<{ file: FileRecord, view: FileView & { link?: NewLinkView | undefined } }> {
   const { config, linkStore, objectStore, audit } = request.server
   const createdAt = Date.now()
   // With FILE_MAX_RETENTION set, every file has a retention (the longest by default), so
@@ -137,12 +271,15 @@ export async function recordFile (request: FastifyRequest, { id, owner, key, sto
   const expiresAt = keep === null ? null : createdAt + keep * 1000
   const file: FileRecord = { id, owner, key, ...stored, createdAt, expiresAt, ...(requestId === undefined ? {} : { request: requestId }) }
   try {
+    // Counted before it is recorded: a failure in between over-counts, never under-counts.
+    await quota.commit(file.size)
     await linkStore.putFile(file)
     const link = linkOptions === undefined ? undefined : await createShareLink(shareDeps(config, linkStore), file, linkOptions)
     audit(request, 'file.uploaded', { fileId: id, bytes: file.size })
     if (link !== undefined) audit(request, 'link.created', {}, link.record)
     return { file, view: { ...fileView(file), link: link?.view } }
   } catch (err) {
+    await quota.release()
     // With the link store down the record may have landed or not: only once it is surely
     // gone does the object go; otherwise a marker in the object store hands both to the
     // sweeper, which cleans up once the store is back.

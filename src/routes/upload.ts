@@ -1,6 +1,7 @@
 // POST /v1/files: a streaming upload, multipart (one part named "file") or a raw body of
-// any other type. Bytes flow socket → meter (size limit, sha256) → ObjectStore; a file
-// record (and a link, with ?share=true) is written only once the object is complete.
+// any other type. Bytes flow socket → meter (size limit, quota, sha256) → ObjectStore; a file
+// record (and a link, with ?share=true) is written only once the object is complete. The
+// pipeline is src/intake.ts, shared with the other ways files come in.
 import multipart from '@fastify/multipart'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
@@ -11,7 +12,7 @@ import { checkTtl } from '../domain/link-policy.js'
 import { UploadMeter } from '../domain/upload-meter.js'
 import { badRequest } from '../errors.js'
 import { ownerOf, requireScope } from '../identity.js'
-import { dropObject, recordFile, storeUpload, uploadFailed, withUploadSlot, type Stored } from '../intake.js'
+import { QuotaHold, declaredLength, dropObject, recordFile, storeUpload, uploadFailed, withUploadSlot, type Stored } from '../intake.js'
 import { NewFileSchema, ProblemResponse, errorResponses } from '../schemas.js'
 import { objectKey } from '../stores/object-store.js'
 
@@ -40,7 +41,7 @@ const uploadRoute: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       summary: 'Upload a file (multipart part "file", or the raw body)',
       querystring: UploadQuerySchema,
-      response: { 201: NewFileSchema, ...errorResponses, 413: ProblemResponse, 502: ProblemResponse }
+      response: { 201: NewFileSchema, ...errorResponses, 403: ProblemResponse, 413: ProblemResponse, 502: ProblemResponse }
     }
   }, async function upload (request, reply) {
     const owner = ownerOf(request)
@@ -50,10 +51,11 @@ const uploadRoute: FastifyPluginAsyncTypebox = async (fastify) => {
     return await withUploadSlot(request, owner, id, async () => {
       const { query } = request
       const key = objectKey(id)
-      const meter = new UploadMeter(maxUploadBytes)
+      const quota = new QuotaHold(request, owner)
+      const meter = new UploadMeter(maxUploadBytes, quota.admit)
       let stored: Stored | null = null
       try {
-      // Options are checked before a byte is read: a refusal must not cost an upload.
+      // Options and quota are checked before a byte is read: a refusal must not cost an upload.
         if (query.share) checkTtl(query.ttl, { defaultTtl: linkDefaultTtl, maxTtl: linkMaxTtl })
         else if (query.ttl !== undefined || query.maxDownloads !== undefined) {
           throw badRequest('LG_BAD_REQUEST', 'ttl and maxDownloads are options of the link: add share=true (or mint one with POST /v1/files/:id/links)')
@@ -61,6 +63,7 @@ const uploadRoute: FastifyPluginAsyncTypebox = async (fastify) => {
         if (query.retention !== undefined && fileMaxRetention !== null && query.retention > fileMaxRetention) {
           throw badRequest('LG_RETENTION_TOO_LONG', `retention must be at most ${fileMaxRetention} seconds (FILE_MAX_RETENTION)`)
         }
+        await quota.take(declaredLength(request))
         if (request.isMultipart()) {
         // Known upstream issue: @fastify/multipart 10.1 stalls for good on a part it skips
         // (a disposition other than form-data) of more than 16 KiB; IDLE_TIMEOUT reclaims
@@ -85,12 +88,13 @@ const uploadRoute: FastifyPluginAsyncTypebox = async (fastify) => {
           }, meter)
         }
       } catch (err) {
+        await quota.release()
         if (stored !== null) await dropObject(request, key)
         // The rest of a rejected body is not worth reading.
         reply.header('connection', 'close')
         throw uploadFailed(request, err, id, meter.bytes)
       }
-      const { view } = await recordFile(request, { id, owner, key, stored, retention: query.retention, link: query.share ? query : undefined })
+      const { view } = await recordFile(request, { id, owner, key, stored, retention: query.retention, link: query.share ? query : undefined, quota })
       // With share=true, the answer holds the link's token.
       return await reply.code(201).header('cache-control', 'no-store').send(view)
     })

@@ -26,3 +26,9 @@ export function fits (usage: Usage, amount: Usage, caps: Caps): boolean {
   const within = (used: number, more: number, cap: number | null): boolean => more <= 0 || cap === null || used + more <= cap
   return within(usage.bytes, amount.bytes, caps.bytes) && within(usage.files, amount.files, caps.files)
 }
+
+/** What is left under each cap (never below zero); null: no cap. */
+export function remaining (usage: Usage, caps: Caps): Caps {
+  const left = (used: number, cap: number | null): number | null => cap === null ? null : Math.max(0, cap - used)
+  return { bytes: left(usage.bytes, caps.bytes), files: left(usage.files, caps.files) }
+}
