@@ -130,14 +130,17 @@ export function overQuota (amount: Usage, usage: Usage, caps: Caps): HttpError {
  * Reserves `amount` of `owner`'s quota (QUOTA_BYTES, QUOTA_FILES; across instances, atomically),
  * or throws overQuota(). Returns the usage after it. The caller gives it back (releaseQuota)
  * once it is not used: a file request's upload reserves from its owner's quota, a tus upload
- * at creation.
+ * at creation. `held`: what the same upload holds already, left out of what the refusal says
+ * is left (it goes back when the upload fails).
  */
-export async function reserveQuota (request: FastifyRequest, owner: string, amount: Usage): Promise<Usage> {
+export async function reserveQuota (request: FastifyRequest, owner: string, amount: Usage, held: Usage = NOTHING): Promise<Usage> {
   const caps = request.server.config.quota
   const reservation = await request.server.usageStore.reserve(usageKey(owner), amount, caps)
-  if (!reservation.ok) throw overQuota(amount, reservation.usage, caps)
+  if (!reservation.ok) throw overQuota(amount, withoutHeld(reservation.usage, held), caps)
   return reservation.usage
 }
+
+const withoutHeld = (usage: Usage, held: Usage): Usage => ({ bytes: Math.max(0, usage.bytes - held.bytes), files: Math.max(0, usage.files - held.files) })
 
 /**
  * Gives `amount` of `owner`'s usage back (a file deleted, a reservation not used). Never
@@ -179,7 +182,7 @@ export class QuotaHold {
       files: this.#caps.files === null ? 0 : Math.max(0, 1 - this.#held.files)
     }
     if (amount.bytes === 0 && amount.files === 0) return
-    await reserveQuota(this.#request, this.#owner, amount)
+    await reserveQuota(this.#request, this.#owner, amount, this.#held)
     this.#held.bytes += amount.bytes
     this.#held.files += amount.files
   }
@@ -203,7 +206,7 @@ export class QuotaHold {
         return
       }
       const left = remaining(reservation.usage, caps).bytes ?? 0
-      if (left < need) throw overQuota({ bytes: need, files: 0 }, reservation.usage, this.#caps)
+      if (left < need) throw overQuota({ bytes: need, files: 0 }, withoutHeld(reservation.usage, this.#held), this.#caps)
       want = left
     }
   }
@@ -214,7 +217,7 @@ export class QuotaHold {
     if (add.bytes > 0 || add.files > 0) {
       // Where there is no cap (a capped counter holds it all already, but for a tus upload of
       // deferred length): checked all the same, so a cap is never passed.
-      await reserveQuota(this.#request, this.#owner, add)
+      await reserveQuota(this.#request, this.#owner, add, this.#held)
       this.#held.bytes += add.bytes
       this.#held.files += add.files
     }
