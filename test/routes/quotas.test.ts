@@ -3,7 +3,7 @@
 // real Redis and s3rver, over inject and over real sockets.
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
-import { request as httpRequest, type IncomingMessage } from 'node:http'
+import { IncomingMessage, request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import type { AuditEvent } from '../../src/audit.js'
@@ -65,20 +65,23 @@ async function socketUpload (gw: Gateway, sub: string, chunks: Buffer[], { lengt
   })
   // The gateway may answer and close before it has read everything: writes then fail.
   req.on('error', () => {})
-  const answered = once(req, 'response').then(async ([res]: [IncomingMessage]) => {
+  const answered = once(req, 'response').then(async ([res]) => {
+    if (!(res instanceof IncomingMessage)) throw new Error('no response')
     let body = ''
     for await (const chunk of res) body += (chunk as Buffer).toString()
     return { status: res.statusCode ?? 0, body }
   })
-  void (async () => {
+  // Writes fail once the gateway has answered and closed: the sender stops there.
+  const sent = (async () => {
     for (const chunk of chunks) {
       if (req.destroyed) return
       if (!req.write(chunk)) await Promise.race([once(req, 'drain'), once(req, 'close')])
     }
     if (end && !req.destroyed) req.end()
-  })()
+  })().catch(() => {})
   const answer = await answered
   req.destroy()
+  await sent
   return answer
 }
 
