@@ -5,9 +5,14 @@ import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { IncomingMessage, request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { Writable } from 'node:stream'
+import { Redis } from 'ioredis'
+import { pino } from 'pino'
 import t from 'tap'
 import type { AuditEvent } from '../../src/audit.js'
 import type { Config } from '../../src/config.js'
+import { releaseQuota } from '../../src/intake.js'
+import { RedisUsageStore } from '../../src/stores/redis-usage-store.js'
 import { MiB, buildTestApp, multipartBody, type TestApp } from '../helpers/app.js'
 import { startRedis } from '../helpers/redis.js'
 import { startS3 } from '../helpers/s3.js'
@@ -240,4 +245,14 @@ t.test('the retention sweeper gives a file\'s share back', async (t) => {
   t.same((await me(a, sub)).usage, { bytes: 4196, files: 2 })
   await b.app.sweeper.runOnce(Date.now() + 2000)
   t.same((await me(a, sub)).usage, { bytes: 100, files: 1 })
+})
+
+t.test('a share that cannot be given back (the store down) is logged, never thrown', async (t) => {
+  // Never connected, and no offline queue: every command fails at once, as with Redis down.
+  const client = new Redis(redis.url, { lazyConnect: true, enableOfflineQueue: false })
+  t.teardown(() => { client.disconnect() })
+  const lines: string[] = []
+  const log = pino({ level: 'warn' }, new Writable({ write (chunk: Buffer, _encoding, done) { lines.push(chunk.toString()); done() } }))
+  await releaseQuota(new RedisUsageStore(client), log, 'someone', { bytes: 10, files: 1 })
+  t.match(JSON.parse(lines[0] ?? '{}'), { level: 40, msg: 'quota not given back: usage over-counted until released', bytes: 10, files: 1 })
 })
