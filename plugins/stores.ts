@@ -1,6 +1,6 @@
-// Wires the LinkStore, BudgetStore, LinkHistory and TokenStore ports: one Redis store for
-// the first three when Redis is configured (a redemption spends its budgets with the link in
-// one round trip), process memory otherwise.
+// Wires the LinkStore, BudgetStore, LinkHistory, TokenStore and UsageStore ports: one Redis
+// store for the first three when Redis is configured (a redemption spends its budgets with the
+// link in one round trip), process memory otherwise.
 import fp from 'fastify-plugin'
 import type { BudgetStore } from '../src/stores/budget-store.js'
 import type { LinkHistory } from '../src/stores/link-history.js'
@@ -9,9 +9,12 @@ import { MemoryBudgetStore } from '../src/stores/memory-budget-store.js'
 import { MemoryLinkHistory } from '../src/stores/memory-link-history.js'
 import { MemoryLinkStore } from '../src/stores/memory-link-store.js'
 import { MemoryTokenStore } from '../src/stores/memory-token-store.js'
+import { MemoryUsageStore } from '../src/stores/memory-usage-store.js'
 import { RedisStore } from '../src/stores/redis-store.js'
 import { RedisTokenStore } from '../src/stores/redis-token-store.js'
+import { RedisUsageStore } from '../src/stores/redis-usage-store.js'
 import type { TokenStore } from '../src/stores/token-store.js'
+import type { UsageStore } from '../src/stores/usage-store.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -19,6 +22,7 @@ declare module 'fastify' {
     budgetStore: BudgetStore
     linkHistory: LinkHistory
     tokenStore: TokenStore
+    usageStore: UsageStore
   }
 }
 
@@ -30,6 +34,7 @@ export default fp(async function storesPlugin (fastify) {
     fastify.decorate('budgetStore', store)
     fastify.decorate('linkHistory', store)
     fastify.decorate('tokenStore', new RedisTokenStore(fastify.redis))
+    fastify.decorate('usageStore', new RedisUsageStore(fastify.redis))
     return
   }
   const budgets = new MemoryBudgetStore()
@@ -39,6 +44,7 @@ export default fp(async function storesPlugin (fastify) {
   fastify.decorate('budgetStore', budgets)
   fastify.decorate('linkHistory', history)
   fastify.decorate('tokenStore', new MemoryTokenStore())
+  fastify.decorate('usageStore', new MemoryUsageStore())
   fastify.addHook('onClose', async () => {
     links.close()
     budgets.close()

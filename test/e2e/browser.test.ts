@@ -20,9 +20,10 @@ import { gatewayOidc, startProvider } from '../helpers/oidc.js'
 import { freePort } from '../helpers/ports.js'
 import { startRedis } from '../helpers/redis.js'
 import { startS3 } from '../helpers/s3.js'
+import { ROOT } from '../helpers/root.js'
 
 const CHROMIUM = '/usr/bin/chromium'
-const DOCS = join(import.meta.dirname, '..', '..', 'docs')
+const DOCS = join(ROOT, 'docs')
 
 /** A headless chromium with a profile of its own, closed on teardown. */
 async function launch (t: Test): Promise<BrowserContext> {
