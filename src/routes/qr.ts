@@ -19,6 +19,12 @@ const SVG_HEADERS = {
   'cache-control': 'no-store'
 }
 
+/** The library draws the dark modules only: a white ground keeps the code readable on a dark page or viewer. */
+function onWhite (svg: string): string {
+  const opened = svg.indexOf('>') + 1
+  return `${svg.slice(0, opened)}<rect width="100%" height="100%" fill="#fff"/>${svg.slice(opened)}`
+}
+
 const qrRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const prefix = `${fastify.config.publicUrl}/`
 
@@ -35,7 +41,7 @@ const qrRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     const { text } = request.body
     if (!text.startsWith(prefix)) throw badRequest('LG_QR_NOT_OURS', `Only URLs of this gateway (${prefix}…) are made into QR codes`)
     // A quiet zone of four modules, as the standard asks: phones read it from a screen.
-    return await reply.headers(SVG_HEADERS).send(encodeQR(text, 'svg', { border: 4 }))
+    return await reply.headers(SVG_HEADERS).send(onWhite(encodeQR(text, 'svg', { border: 4 })))
   })
 }
 

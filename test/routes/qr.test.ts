@@ -69,6 +69,7 @@ t.test('POST /v1/qr', async (t) => {
     t.equal(res.headers['cache-control'], 'no-store', 'it holds a link: never cached')
     t.match(res.body, /^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"[^>]*>/)
     t.match(res.body, /<\/svg>$/)
+    t.match(res.body, /^<svg [^>]*><rect width="100%" height="100%" fill="#fff"\/><path d="[^"]+"\s*\/?><\/svg>$/, 'a white ground, then the dark modules: one path, nothing else')
     t.notMatch(res.body, /<script|\son\w+=|href=|<foreignObject/i, 'nothing active in it')
     t.equal(decodeQR(rasterize(res.body)), LINK, 'a QR reader reads the link')
     // The standard asks for a quiet zone of four modules around the symbol.
