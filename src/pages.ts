@@ -175,9 +175,9 @@ export function ownerPage (page: OwnerPage): string {
   const head = `<link rel="stylesheet" href="${escapeHtml(page.assets.style)}">` +
     `<script src="${escapeHtml(page.assets.tus)}" defer></script><script src="${escapeHtml(page.assets.script)}" defer></script>` +
     `<meta name="csrf-token" content="${escapeHtml(page.account.csrf)}">`
-  const list = (id: string, title: string, empty: string): string =>
+  const list = (id: string, title: string): string =>
     `<section aria-labelledby="${id}-title"><h2 id="${id}-title">${title}</h2>` +
-    `<p class="status" id="${id}-status" role="status">${empty}</p><ul class="items" id="${id}"></ul>` +
+    `<p class="status" id="${id}-status" role="status">Loading…</p><ul class="items" id="${id}"></ul>` +
     `<button type="button" class="secondary" id="${id}-more" hidden>Show more</button></section>`
   return layout('Linkgate', '<header class="top"><p class="brand">Linkgate</p>' + accountBar(page.account) + '</header>' +
     '<main><h1>Share files</h1>' +
@@ -199,9 +199,9 @@ export function ownerPage (page: OwnerPage): string {
     '<label for="files"><strong>Drop files here</strong> or <span class="pick">choose files</span></label></div>' +
     '<p class="status" id="announce" role="status" aria-live="polite"></p>' +
     '<ul class="uploads" id="uploads"></ul></section>' +
-    list('file-list', 'Your files', 'Loading…') +
-    list('link-list', 'Your links', 'Loading…') +
-    list('request-list', 'Your file requests', 'Loading…') +
+    list('file-list', 'Your files') +
+    list('link-list', 'Your links') +
+    list('request-list', 'Your file requests') +
     '</main>', head)
 }
 
