@@ -1,6 +1,6 @@
-// Wires the LinkStore, BudgetStore, LinkHistory and TokenStore ports: one Redis store for
-// the first three when Redis is configured (a redemption spends its budgets with the link in
-// one round trip), process memory otherwise.
+// Wires the LinkStore, BudgetStore, LinkHistory, TokenStore and RequestStore ports: one Redis
+// store for the first three when Redis is configured (a redemption spends its budgets with the
+// link in one round trip), process memory otherwise.
 import fp from 'fastify-plugin'
 import type { BudgetStore } from '../src/stores/budget-store.js'
 import type { LinkHistory } from '../src/stores/link-history.js'
@@ -8,9 +8,12 @@ import type { LinkStore } from '../src/stores/link-store.js'
 import { MemoryBudgetStore } from '../src/stores/memory-budget-store.js'
 import { MemoryLinkHistory } from '../src/stores/memory-link-history.js'
 import { MemoryLinkStore } from '../src/stores/memory-link-store.js'
+import { MemoryRequestStore } from '../src/stores/memory-request-store.js'
 import { MemoryTokenStore } from '../src/stores/memory-token-store.js'
+import { RedisRequestStore } from '../src/stores/redis-request-store.js'
 import { RedisStore } from '../src/stores/redis-store.js'
 import { RedisTokenStore } from '../src/stores/redis-token-store.js'
+import type { RequestStore } from '../src/stores/request-store.js'
 import type { TokenStore } from '../src/stores/token-store.js'
 
 declare module 'fastify' {
@@ -19,6 +22,7 @@ declare module 'fastify' {
     budgetStore: BudgetStore
     linkHistory: LinkHistory
     tokenStore: TokenStore
+    requestStore: RequestStore
   }
 }
 
@@ -30,6 +34,7 @@ export default fp(async function storesPlugin (fastify) {
     fastify.decorate('budgetStore', store)
     fastify.decorate('linkHistory', store)
     fastify.decorate('tokenStore', new RedisTokenStore(fastify.redis))
+    fastify.decorate('requestStore', new RedisRequestStore(fastify.redis))
     return
   }
   const budgets = new MemoryBudgetStore()
@@ -38,9 +43,12 @@ export default fp(async function storesPlugin (fastify) {
   fastify.decorate('linkStore', links)
   fastify.decorate('budgetStore', budgets)
   fastify.decorate('linkHistory', history)
+  const requests = new MemoryRequestStore()
   fastify.decorate('tokenStore', new MemoryTokenStore())
+  fastify.decorate('requestStore', requests)
   fastify.addHook('onClose', async () => {
     links.close()
+    requests.close()
     budgets.close()
     history.close()
   })
