@@ -1,5 +1,6 @@
-// The small HTML pages browsers get: a download page for guarded links, and error pages.
-// Self-contained (no external assets), under a strict Content-Security-Policy.
+// The small HTML pages browsers get: a download page for guarded links, a file request's
+// upload page, and error pages. Self-contained (no external assets but the upload page's
+// script, of this origin), under a strict Content-Security-Policy.
 import { createHash } from 'node:crypto'
 
 const CSS = 'body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#1d1d1f}' +
@@ -7,16 +8,23 @@ const CSS = 'body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem
   'input,button{font:inherit;padding:.5rem .75rem;border-radius:.4rem;border:1px solid #999}' +
   'button{background:#0a58ca;border-color:#0a58ca;color:#fff;cursor:pointer}.error{color:#b00020}form{display:grid;gap:.75rem;margin-top:1.5rem}' +
   '.account{display:flex;gap:.5rem;align-items:center;justify-content:space-between;color:#444;border-top:1px solid #ddd;margin-top:2rem;padding-top:1rem}' +
-  '.account form{margin:0}.account button,a.button{background:#fff;color:#0a58ca;font-size:.9rem;text-decoration:none;padding:.4rem .7rem;border:1px solid #0a58ca;border-radius:.4rem}'
+  '.account form{margin:0}.account button,a.button{background:#fff;color:#0a58ca;font-size:.9rem;text-decoration:none;padding:.4rem .7rem;border:1px solid #0a58ca;border-radius:.4rem}' +
+  '.message{white-space:pre-wrap;word-break:break-word;border-left:3px solid #ccc;padding-left:.75rem}' +
+  '.drop{display:block;border:2px dashed #999;border-radius:.6rem;padding:1.5rem;text-align:center;cursor:pointer}.drop.over{border-color:#0a58ca;background:#eef4ff}' +
+  'progress{width:100%}ul.sent{padding-left:1.2rem}'
 
 const STYLE_SRC = `'sha256-${createHash('sha256').update(CSS).digest('base64')}'`
 
-/** Security headers of every page; `formTargets` are the origins a form may post or redirect to. */
-export function pageHeaders (formTargets: string[] = []): Record<string, string> {
+/**
+ * Security headers of every page; `formTargets` are the origins a form may post or redirect
+ * to. With `script`, the page runs scripts of this origin (never inline) that may call it.
+ */
+export function pageHeaders (formTargets: string[] = [], script = false): Record<string, string> {
   const formAction = formTargets.length === 0 ? "'none'" : ["'self'", ...formTargets].join(' ')
+  const scripts = script ? " script-src 'self'; connect-src 'self';" : ''
   return {
     'content-type': 'text/html; charset=utf-8',
-    'content-security-policy': `default-src 'none'; style-src ${STYLE_SRC}; form-action ${formAction}; base-uri 'none'; frame-ancestors 'none'`,
+    'content-security-policy': `default-src 'none';${scripts} style-src ${STYLE_SRC}; form-action ${formAction}; base-uri 'none'; frame-ancestors 'none'`,
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'no-referrer',
     'cache-control': 'no-store'
@@ -120,4 +128,54 @@ export function downloadPage (page: DownloadPage): string {
     `<h1>${escapeHtml(page.filename)}</h1><dl>${rows}</dl>${error}` +
     `<form method="post"><input type="hidden" name="nonce" value="${escapeHtml(page.nonce)}">${password}` +
     '<button type="submit">Download</button></form>' + accountBar(page.account ?? null), OPEN_GRAPH)
+}
+
+/** Where the upload page's script is served (GET, this origin: CSP script-src 'self'). */
+export const REQUEST_PAGE_SCRIPT = '/assets/request.js'
+
+export interface RequestPage {
+  /** Where the form posts: /r/<token>. */
+  action: string
+  message: string | null
+  expiresAt: number
+  filesLeft: number
+  bytesLeft: number
+  maxFileBytes: number
+  allowedTypes: string[] | null
+  needsPassword: boolean
+}
+
+/**
+ * A file request's page: the owner's message (text), what is left, and a form that uploads
+ * one file (a plain multipart POST without script); its script makes it a drop zone that
+ * sends each file with progress. Nothing on it names the owner.
+ */
+export function requestPage (page: RequestPage): string {
+  const rows = [
+    ['Files left', String(page.filesLeft)],
+    ['Space left', humanSize(Math.min(page.bytesLeft, Number.MAX_SAFE_INTEGER))],
+    ['Largest file', humanSize(Math.min(page.bytesLeft, page.maxFileBytes))],
+    ...(page.allowedTypes === null ? [] : [['Types', page.allowedTypes.join(', ')]]),
+    ['Open until', new Date(page.expiresAt).toUTCString()]
+  ].map(([k, v]) => `<dt>${escapeHtml(k ?? '')}</dt><dd>${escapeHtml(v ?? '')}</dd>`).join('')
+  const message = page.message === null ? '' : `<p class="message">${escapeHtml(page.message)}</p>`
+  const password = page.needsPassword
+    ? '<label for="password">Password</label><input id="password" name="password" type="password" required minlength="8" maxlength="256" autocomplete="off">'
+    : ''
+  const accept = page.allowedTypes === null ? '' : ` accept="${escapeHtml(page.allowedTypes.join(','))}"`
+  // The password comes before the file in the form, so that a multipart body names it first.
+  return layout('Send files',
+    `<h1>Send files</h1>${message}<dl>${rows}</dl>` +
+    `<form id="upload" method="post" enctype="multipart/form-data" action="${escapeHtml(page.action)}">${password}` +
+    `<label class="drop" for="file">Drop files here, or choose them</label><input id="file" name="file" type="file" required${accept}>` +
+    '<progress id="progress" max="1" value="0" hidden></progress><p id="status" role="status" aria-live="polite"></p>' +
+    '<button type="submit">Upload</button></form><ul class="sent" id="sent"></ul>',
+    `<script type="module" src="${REQUEST_PAGE_SCRIPT}"></script>`)
+}
+
+/** What a browser that posted the form without its script sees once the file is in. */
+export function receivedPage (filename: string, size: number, back: string): string {
+  return layout('File received',
+    `<h1>File received</h1><p>${escapeHtml(filename)} (${escapeHtml(humanSize(size))}) was received. Thank you.</p>` +
+    `<p><a class="button" href="${escapeHtml(back)}">Send another file</a></p>`)
 }

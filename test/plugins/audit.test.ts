@@ -34,7 +34,7 @@ if (addFormats === null) t.comment('ajv-formats is not resolvable: the schema is
 else addFormats(ajv)
 const validateEvent: ValidateFunction = ajv.compile(AuditEventSchema)
 
-const KEYS = ['bytes', 'event', 'fileId', 'ip', 'linkId', 'outcome', 'reason', 'reqId', 'sub', 'time', 'userAgent']
+const KEYS = ['bytes', 'event', 'fileId', 'fileRequestId', 'ip', 'linkId', 'outcome', 'reason', 'reqId', 'sub', 'time', 'userAgent']
 const ID = /^[0-9a-z]{26}$/
 
 /** The fields a route decides; the rest (time, reqId, ip, userAgent) are checked against the request. */
