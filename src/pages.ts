@@ -163,6 +163,9 @@ export function requestPage (page: RequestPage): string {
     ? '<label for="password">Password</label><input id="password" name="password" type="password" required minlength="8" maxlength="256" autocomplete="off">'
     : ''
   const accept = page.allowedTypes === null ? '' : ` accept="${escapeHtml(page.allowedTypes.join(','))}"`
+  if (page.filesLeft === 0 || page.bytesLeft === 0) {
+    return layout('Send files', `<h1>Send files</h1>${message}<p>This request has received all it takes: nothing more can be sent.</p>`)
+  }
   // The password comes before the file in the form, so that a multipart body names it first.
   return layout('Send files',
     `<h1>Send files</h1>${message}<dl>${rows}</dl>` +

@@ -7,6 +7,7 @@ import type { Scope } from '../domain/scopes.js'
 import { requireScope } from '../identity.js'
 import filesRoutes from './files.js'
 import linksRoutes from './links.js'
+import requestsRoutes from './requests.js'
 import tokensRoutes from './tokens.js'
 import uploadRoute from './upload.js'
 
@@ -29,6 +30,7 @@ const v1Routes: FastifyPluginAsync = async (fastify) => {
   await fastify.register(filesRoutes)
   await fastify.register(linksRoutes)
   await fastify.register(tokensRoutes)
+  await fastify.register(requestsRoutes)
 }
 
 export default v1Routes
