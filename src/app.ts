@@ -9,6 +9,7 @@ import { clientErrorHandler, frameworkErrors } from './framework-errors.js'
 import authRoutes from './routes/auth.js'
 import healthRoutes from './routes/health.js'
 import redeemRoutes from './routes/redeem.js'
+import requestUploadRoutes from './routes/request-upload.js'
 import v1Routes from './routes/v1.js'
 
 declare module 'fastify' {
@@ -76,5 +77,6 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(v1Routes, { prefix: '/v1' })
   await app.register(authRoutes)
   await app.register(redeemRoutes)
+  await app.register(requestUploadRoutes)
   return app
 }
