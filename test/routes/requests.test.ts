@@ -55,7 +55,7 @@ t.test('making a request: 201 with its token and URL, shown once; the rest as as
     const type = await raw.type(key)
     if (type === 'string') stored.push(await raw.get(key) ?? '')
     if (type === 'hash') stored.push(...Object.values(await raw.hgetall(key)))
-    if (type === 'zset') stored.push(...await raw.zrange(key, 0, -1))
+    if (type === 'zset') stored.push(...await raw.zrange(key, '0', '-1'))
     stored.push(key)
   }
   t.notOk(stored.some((v) => v.includes(made.token)), 'the token is stored nowhere')
