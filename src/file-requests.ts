@@ -17,8 +17,8 @@ export type RequestInfo = Static<typeof RequestInfoSchema>
 /** What a request has taken: files and bytes, counted as uploads start and given back when they fail. */
 export interface Received { files: number, bytes: number }
 
-/** Where a request's files and bytes are counted (a UsageStore key; `{id}`, one Cluster slot). */
-export const requestUsageKey = (id: string): string => `request:{${id}}`
+/** Where a request's files and bytes are counted: a UsageStore key beside the owners' (usage:{<owner>}). */
+export const requestUsageKey = (id: string): string => `usage:request:{${id}}`
 
 export const isFull = (request: RequestRecord, received: Received): boolean =>
   received.files >= request.maxFiles || received.bytes >= request.maxBytes
