@@ -66,7 +66,7 @@ export default fp(async function errorsPlugin (fastify) {
     }
     request.log.info({ code: error.code, status }, error.message)
     const detail = status === 415 ? `${error.message}: ${MEDIA_TYPES}` : error.message
-    return sendError(request, reply, status, publicCode(error.code, status), detail)
+    return sendError(request, reply, status, publicCode(error.code, status), detail, error instanceof HttpError ? error.members : {})
   })
 
   // A route that declares no query string takes none: an unknown parameter is refused like

@@ -1,4 +1,4 @@
-// Wires the LinkStore, BudgetStore, LinkHistory, TokenStore and RequestStore ports: one Redis
+// Wires the LinkStore, BudgetStore, LinkHistory, TokenStore, RequestStore and UsageStore ports: one Redis
 // store for the first three when Redis is configured (a redemption spends its budgets with the
 // link in one round trip), process memory otherwise.
 import fp from 'fastify-plugin'
@@ -10,11 +10,14 @@ import { MemoryLinkHistory } from '../src/stores/memory-link-history.js'
 import { MemoryLinkStore } from '../src/stores/memory-link-store.js'
 import { MemoryRequestStore } from '../src/stores/memory-request-store.js'
 import { MemoryTokenStore } from '../src/stores/memory-token-store.js'
+import { MemoryUsageStore } from '../src/stores/memory-usage-store.js'
 import { RedisRequestStore } from '../src/stores/redis-request-store.js'
 import { RedisStore } from '../src/stores/redis-store.js'
 import { RedisTokenStore } from '../src/stores/redis-token-store.js'
+import { RedisUsageStore } from '../src/stores/redis-usage-store.js'
 import type { RequestStore } from '../src/stores/request-store.js'
 import type { TokenStore } from '../src/stores/token-store.js'
+import type { UsageStore } from '../src/stores/usage-store.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -23,6 +26,7 @@ declare module 'fastify' {
     linkHistory: LinkHistory
     tokenStore: TokenStore
     requestStore: RequestStore
+    usageStore: UsageStore
   }
 }
 
@@ -35,6 +39,7 @@ export default fp(async function storesPlugin (fastify) {
     fastify.decorate('linkHistory', store)
     fastify.decorate('tokenStore', new RedisTokenStore(fastify.redis))
     fastify.decorate('requestStore', new RedisRequestStore(fastify.redis))
+    fastify.decorate('usageStore', new RedisUsageStore(fastify.redis))
     return
   }
   const budgets = new MemoryBudgetStore()
@@ -46,6 +51,7 @@ export default fp(async function storesPlugin (fastify) {
   const requests = new MemoryRequestStore()
   fastify.decorate('tokenStore', new MemoryTokenStore())
   fastify.decorate('requestStore', requests)
+  fastify.decorate('usageStore', new MemoryUsageStore())
   fastify.addHook('onClose', async () => {
     links.close()
     requests.close()

@@ -3,7 +3,10 @@
 // one of them, and the claim state lives in the store, so a restart loses nothing: a
 // claim whose instance died lapses and the file is swept again. Each pass also removes
 // what uploads that failed with the link store down left behind (their orphan markers).
+// A file it deletes gives its share of its owner's quota back; an orphan's upload gave its
+// own back when it failed.
 import fp from 'fastify-plugin'
+import { releaseQuota } from '../src/intake.js'
 import { ORPHANS, objectKey } from '../src/stores/object-store.js'
 
 const LEASE_MS = 5 * 60 * 1000
@@ -21,7 +24,7 @@ declare module 'fastify' {
 }
 
 export default fp(async function sweeperPlugin (fastify) {
-  const { linkStore, objectStore } = fastify
+  const { linkStore, objectStore, usageStore } = fastify
 
   /**
    * An upload whose record could not be written nor removed left a marker: its record (if it
@@ -50,6 +53,7 @@ export default fp(async function sweeperPlugin (fastify) {
           fastify.log.error({ err: { message: err.message }, fileId: file.id }, 'retention: object left behind (the bucket lifecycle rule is the backstop)')
         })
         fastify.audit(null, 'file.deleted', { fileId: file.id, sub: file.owner, bytes: file.size, reason: 'retention' })
+        await releaseQuota(usageStore, fastify.log, file.owner, { bytes: file.size, files: 1 })
         deleted++
       }
       if (due.length < BATCH) return deleted

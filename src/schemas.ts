@@ -13,7 +13,9 @@ export const ProblemSchema = Type.Object({
   title: Type.String(),
   status: Type.Integer(),
   detail: Type.String(),
-  code: Type.String()
+  code: Type.String(),
+  remainingBytes: Type.Optional(Type.Integer({ description: 'Over quota: bytes the user may still upload (absent when QUOTA_BYTES is unset)' })),
+  remainingFiles: Type.Optional(Type.Integer({ description: 'Over quota: files the user may still upload (absent when QUOTA_FILES is unset)' }))
 }, { $id: 'Problem', description: 'RFC 9457 problem details' })
 
 export const IdParamsSchema = Type.Object({ id: Type.String({ pattern: ID_PATTERN }) })
@@ -40,7 +42,8 @@ export const FileSchema = Type.Object({
   contentType: Type.String(),
   sha256: Type.String(),
   createdAt: Type.String({ format: 'date-time' }),
-  expiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When the file is deleted by its retention; null: kept until deleted' })
+  expiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When the file is deleted by its retention; null: kept until deleted' }),
+  request: Type.Optional(Type.String({ description: 'The id of the file request it was uploaded by; absent for the owner\'s own uploads' }))
 })
 
 const LinkFields = {
@@ -70,6 +73,27 @@ export const NewLinkSchema = Type.Object({
 export const NewFileSchema = Type.Object({
   ...FileSchema.properties,
   link: Type.Optional(NewLinkSchema)
+})
+
+const Unlimited = <T extends TSchema>(schema: T, description: string): TUnion<[T, TNull]> => Type.Union([schema, Type.Null()], { description: `${description}; null: unlimited` })
+
+/** GET /v1/me: who the caller is, what they keep, and the limits they upload under. */
+export const MeSchema = Type.Object({
+  user: Type.String({ description: 'The user id files and links belong to' }),
+  usage: Type.Object({
+    bytes: Type.Integer({ description: 'Bytes of the user\'s files, and reserved by their uploads in progress' }),
+    files: Type.Integer({ description: 'The user\'s files, and their uploads in progress' })
+  }),
+  limits: Type.Object({
+    quotaBytes: Unlimited(Type.Integer(), 'QUOTA_BYTES'),
+    quotaFiles: Unlimited(Type.Integer(), 'QUOTA_FILES'),
+    maxUploadBytes: Type.Integer({ description: 'MAX_UPLOAD_BYTES: the largest single upload' }),
+    uploadConcurrency: Type.Integer({ description: 'UPLOAD_CONCURRENCY: uploads in progress at once' })
+  }),
+  remaining: Type.Object({
+    bytes: Unlimited(Type.Integer(), 'Bytes the user may still upload under QUOTA_BYTES'),
+    files: Unlimited(Type.Integer(), 'Files the user may still upload under QUOTA_FILES')
+  })
 })
 
 const RequestFields = {

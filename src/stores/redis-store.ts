@@ -60,7 +60,9 @@ function toFile (h: Record<string, string>): FileRecord {
     contentType: h.contentType ?? '',
     sha256: h.sha256 ?? '',
     createdAt: Number(h.createdAt),
-    expiresAt: h.expiresAt === undefined ? null : Number(h.expiresAt)
+    expiresAt: h.expiresAt === undefined ? null : Number(h.expiresAt),
+    // Absent from the records written before file requests, and from the owner's own uploads.
+    ...(h.request === undefined ? {} : { request: h.request })
   }
 }
 

@@ -155,10 +155,8 @@ t.test('revoked: everything refused (410) before a byte is stored; an upload in 
 t.test('expired: 410 before a byte is stored; unknown: 404', async (t) => {
   const now = Date.now()
   const token = newToken()
-  await app.requestStore.createRequest({
-    id: newId(now - 10_000), owner: 'late', tokenHash: hashToken(token), createdAt: now - 10_000, expiresAt: now - 1, maxFiles: 5, maxBytes: MiB,
-    allowedTypes: null, passwordHash: null, message: null, revokedAt: null
-  })
+  const expired = { owner: 'late', tokenHash: hashToken(token), createdAt: now - 10_000, expiresAt: now - 1, maxFiles: 5, maxBytes: MiB }
+  await app.requestStore.createRequest({ id: newId(now - 10_000), ...expired, allowedTypes: null, passwordHash: null, message: null, revokedAt: null })
   const keysBefore = await s3.listKeys()
   t.match((await send(token, 'too late')).json(), { status: 410, code: 'LG_REQUEST_EXPIRED' })
   t.match((await app.inject({ url: `/r/${token}`, headers: { accept: 'text/html' } })).statusCode, 410, 'the page too')
