@@ -158,9 +158,11 @@ async function releaseUsage (usageStore: UsageStore, log: FastifyBaseLogger, key
 
 /**
  * What a hold counts against: a UsageStore key and its caps, and the refusal for `amount`
- * that `usage` (this upload's own share left out) has no room for, saying what is left.
+ * that `usage` (this upload's own share left out) has no room for, saying what is left;
+ * `step`: bytes of unknown length reserved at a time (default 8 MiB), smaller for small caps,
+ * so that one upload's step does not crowd out the others'.
  */
-export interface Allowance { key: string, caps: Caps, refuse: (amount: Usage, usage: Usage, caps: Caps) => HttpError }
+export interface Allowance { key: string, caps: Caps, refuse: (amount: Usage, usage: Usage, caps: Caps) => HttpError, step?: number }
 
 /** An owner's quota: QUOTA_BYTES and QUOTA_FILES. */
 export function ownerQuota (request: FastifyRequest, owner: string): Allowance {
@@ -226,7 +228,7 @@ export class QuotaHold {
   async #more (need: number): Promise<void> {
     const { usageStore } = this.#request.server
     const caps = { bytes: this.#caps.bytes, files: null }
-    let want = Math.max(need, QUOTA_STEP)
+    let want = Math.max(need, this.#allowance.step ?? QUOTA_STEP)
     for (;;) {
       const reservation = await usageStore.reserve(this.#allowance.key, { bytes: want, files: 0 }, caps)
       if (reservation.ok) {

@@ -39,6 +39,8 @@ const requestErrors = { ...errorResponses, 403: ProblemResponse, 410: ProblemRes
 /** The page's script: a file beside the compiled routes (tsc copies it, allowJs). */
 const SCRIPT = readFileSync(new URL('../assets/request.js', import.meta.url))
 
+const MiB = 1024 * 1024
+
 const unknownRequest = (): HttpError => new HttpError(404, 'LG_NOT_FOUND', 'This upload link is unknown.')
 
 /** What a request's caps allow, and the refusals that say what is left. */
@@ -46,6 +48,9 @@ function requestAllowance (fileRequest: RequestRecord): Allowance {
   return {
     key: requestUsageKey(fileRequest.id),
     caps: { files: fileRequest.maxFiles, bytes: fileRequest.maxBytes },
+    // A sixteenth of the cap at a time (64 KiB to 8 MiB): a small request's bytes are not all
+    // spoken for by the first upload of unknown length while it streams.
+    step: Math.min(8 * MiB, Math.max(64 * 1024, Math.ceil(fileRequest.maxBytes / 16))),
     refuse: (amount: Usage, usage: Usage) => {
       const members = { remainingFiles: Math.max(0, fileRequest.maxFiles - usage.files), remainingBytes: Math.max(0, fileRequest.maxBytes - usage.bytes) }
       if (amount.files > 0 && usage.files + amount.files > fileRequest.maxFiles) return requestFull(members)
