@@ -38,7 +38,8 @@ t.test('ready, then cached, then not ready while Redis is down, then ready again
   t.equal((await app.inject({ url: '/v1/files', headers: { authorization: `Bearer ${app.jwt.sign({ sub: 'x' }, { expiresIn: '1h' })}` } })).statusCode, 503)
   t.ok(performance.now() - started < 1000, 'a request that needs Redis fails within a second')
 
-  const back = once(client, 'ready')
+  // Not events.once: it would reject on the 'error' a reconnect attempt emits while Redis starts.
+  const back = new Promise((resolve) => { client.once('ready', resolve) })
   await redis.start()
   // The client reconnects by itself, within its retry delay (2 s at most).
   await withTimeout('the app\'s Redis client to reconnect', back, 20_000)
