@@ -316,3 +316,16 @@ t.test('caps and limits of the config still apply: MAX_UPLOAD_BYTES per file', a
   t.match(res.json(), { status: 413, code: 'LG_UPLOAD_TOO_LARGE' })
   t.same(await ownerFiles('limited', small), [])
 })
+
+t.test('embedded mode (memory stores, a local directory): the same caps', async (t) => {
+  const embedded = await buildTestApp(t)
+  const made = await makeRequest({ maxFiles: 1, maxBytes: MiB }, 'embedded', embedded)
+  const first = await send(made.token, 'kept locally', { on: embedded })
+  t.equal(first.statusCode, 201, first.body)
+  t.match((await send(made.token, 'one too many', { on: embedded })).json(), { status: 403, code: 'LG_REQUEST_FULL' })
+  const files = await ownerFiles('embedded', embedded)
+  t.equal(files.length, 1)
+  t.equal(files[0].request, made.id)
+  const url = (await embedded.app.inject({ url: `/v1/files/${files[0].id as string}/url`, headers: { authorization: embedded.auth('embedded') } })).json().url as string
+  t.equal((await embedded.app.inject({ url: new URL(url).pathname + new URL(url).search })).body, 'kept locally', 'its bytes, from the local store')
+})
