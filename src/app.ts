@@ -10,6 +10,7 @@ import authRoutes from './routes/auth.js'
 import healthRoutes from './routes/health.js'
 import ownerPageRoutes from './routes/owner-page.js'
 import redeemRoutes from './routes/redeem.js'
+import requestUploadRoutes from './routes/request-upload.js'
 import v1Routes from './routes/v1.js'
 
 declare module 'fastify' {
@@ -78,5 +79,6 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(authRoutes)
   await app.register(ownerPageRoutes)
   await app.register(redeemRoutes)
+  await app.register(requestUploadRoutes)
   return app
 }

@@ -11,9 +11,11 @@ export type AuditOutcome = Static<typeof AuditOutcomeSchema>
 export type DenialReason =
   | 'not_found' | 'expired' | 'exhausted' | 'revoked'
   | 'forbidden' | 'unauthenticated' | 'bad_password' | 'bad_form' | 'rate_limited'
+  // File requests: every file or byte it takes is spoken for; the upload's type is not one it takes.
+  | 'full' | 'type_not_allowed'
 
 /** What a route says; the audit plugin adds time, request and client. */
-export type AuditFields = Partial<Pick<AuditEvent, 'fileId' | 'linkId' | 'reason' | 'bytes' | 'sub'>> & {
+export type AuditFields = Partial<Pick<AuditEvent, 'fileId' | 'linkId' | 'reason' | 'bytes' | 'sub' | 'fileRequestId'>> & {
   outcome?: AuditOutcome
 }
 
@@ -30,7 +32,11 @@ const OUTCOMES: Record<AuditEventName, AuditOutcome> = {
   'auth.sign_in_failed': 'failure',
   'auth.signed_out': 'success',
   'token.created': 'success',
-  'token.revoked': 'success'
+  'token.revoked': 'success',
+  'request.created': 'success',
+  'request.revoked': 'success',
+  'request.file_received': 'success',
+  'request.denied': 'denied'
 }
 
 export function auditEvent (
@@ -49,6 +55,7 @@ export function auditEvent (
     linkId: fields.linkId ?? null,
     outcome: fields.outcome ?? OUTCOMES[event],
     reason: fields.reason ?? null,
-    bytes: fields.bytes ?? null
+    bytes: fields.bytes ?? null,
+    fileRequestId: fields.fileRequestId ?? null
   }
 }

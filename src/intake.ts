@@ -147,32 +147,62 @@ const withoutHeld = (usage: Usage, held: Usage): Usage => ({ bytes: Math.max(0, 
  * throws: with the store down the usage stays over-counted, which errs on the safe side.
  */
 export async function releaseQuota (usageStore: UsageStore, log: FastifyBaseLogger, owner: string, amount: Usage): Promise<void> {
+  await releaseUsage(usageStore, log, usageKey(owner), amount)
+}
+
+async function releaseUsage (usageStore: UsageStore, log: FastifyBaseLogger, key: string, amount: Usage): Promise<void> {
   if (amount.bytes <= 0 && amount.files <= 0) return
-  await usageStore.release(usageKey(owner), amount)
+  await usageStore.release(key, amount)
     .catch((err: Error) => { log.warn({ err: { message: err.message }, bytes: amount.bytes, files: amount.files }, 'quota not given back: usage over-counted until released') })
 }
 
 /**
- * One file's hold on its owner's quota: the file and, when the length is known, all its bytes
- * before a byte is read (take); bytes of unknown length in steps as they come (admit, for the
+ * What a hold counts against: a UsageStore key and its caps, and the refusal for `amount`
+ * that `usage` (this upload's own share left out) has no room for, saying what is left;
+ * `step`: bytes of unknown length reserved at a time (default 8 MiB), smaller for small caps,
+ * so that one upload's step does not crowd out the others'.
+ */
+export interface Allowance { key: string, caps: Caps, refuse: (amount: Usage, usage: Usage, caps: Caps) => HttpError, step?: number }
+
+/** An owner's quota: QUOTA_BYTES and QUOTA_FILES. */
+export function ownerQuota (request: FastifyRequest, owner: string): Allowance {
+  return { key: usageKey(owner), caps: request.server.config.quota, refuse: overQuota }
+}
+
+/**
+ * One file's hold on its owner's quota (or another allowance: a file request's caps): the
+ * file and, when the length is known, all its bytes before a byte is read (take); bytes of unknown length in steps as they come (admit, for the
  * UploadMeter), refused mid-stream; once recorded, what was not used goes back (commit); on
  * any failure, everything (release). Counters without a cap are counted at commit only, so
  * that an upload without quotas costs no store call while it streams.
  */
 export class QuotaHold {
   readonly #request: FastifyRequest
-  readonly #owner: string
+  readonly #allowance: Allowance
   readonly #caps: Caps
-  /** What this hold has added to the owner's usage and not given back. */
+  /** What this hold has added to the allowance's usage and not given back. */
   readonly #held: Usage
   #pending: Promise<void> | null = null
 
-  /** `held`: what was reserved for this file already (a tus upload's, at its creation). */
-  constructor (request: FastifyRequest, owner: string, held: Usage = NOTHING) {
+  /**
+   * `held`: what was reserved for this file already (a tus upload's, at its creation);
+   * `allowance`: what it counts against, the owner's quota unless said (a file request's caps).
+   */
+  constructor (request: FastifyRequest, owner: string, held: Usage = NOTHING, allowance: Allowance = ownerQuota(request, owner)) {
     this.#request = request
-    this.#owner = owner
-    this.#caps = request.server.config.quota
+    this.#allowance = allowance
+    this.#caps = allowance.caps
     this.#held = { ...held }
+  }
+
+  async #reserve (amount: Usage): Promise<void> {
+    const { key, caps, refuse } = this.#allowance
+    const reservation = await this.#request.server.usageStore.reserve(key, amount, caps)
+    if (!reservation.ok) throw refuse(amount, withoutHeld(reservation.usage, this.#held), caps)
+  }
+
+  async #release (amount: Usage): Promise<void> {
+    await releaseUsage(this.#request.server.usageStore, this.#request.log, this.#allowance.key, amount)
   }
 
   /** Before a byte is read: the file, and `length` bytes if the body says how long it is (else 413 at once). */
@@ -182,7 +212,7 @@ export class QuotaHold {
       files: this.#caps.files === null ? 0 : Math.max(0, 1 - this.#held.files)
     }
     if (amount.bytes === 0 && amount.files === 0) return
-    await reserveQuota(this.#request, this.#owner, amount, this.#held)
+    await this.#reserve(amount)
     this.#held.bytes += amount.bytes
     this.#held.files += amount.files
   }
@@ -198,15 +228,15 @@ export class QuotaHold {
   async #more (need: number): Promise<void> {
     const { usageStore } = this.#request.server
     const caps = { bytes: this.#caps.bytes, files: null }
-    let want = Math.max(need, QUOTA_STEP)
+    let want = Math.max(need, this.#allowance.step ?? QUOTA_STEP)
     for (;;) {
-      const reservation = await usageStore.reserve(usageKey(this.#owner), { bytes: want, files: 0 }, caps)
+      const reservation = await usageStore.reserve(this.#allowance.key, { bytes: want, files: 0 }, caps)
       if (reservation.ok) {
         this.#held.bytes += want
         return
       }
       const left = remaining(reservation.usage, caps).bytes ?? 0
-      if (left < need) throw overQuota({ bytes: need, files: 0 }, withoutHeld(reservation.usage, this.#held), this.#caps)
+      if (left < need) throw this.#allowance.refuse({ bytes: need, files: 0 }, withoutHeld(reservation.usage, this.#held), this.#caps)
       want = left
     }
   }
@@ -217,14 +247,14 @@ export class QuotaHold {
     if (add.bytes > 0 || add.files > 0) {
       // Where there is no cap (a capped counter holds it all already, but for a tus upload of
       // deferred length): checked all the same, so a cap is never passed.
-      await reserveQuota(this.#request, this.#owner, add, this.#held)
+      await this.#reserve(add)
       this.#held.bytes += add.bytes
       this.#held.files += add.files
     }
     const unused = { bytes: Math.max(0, this.#held.bytes - size), files: Math.max(0, this.#held.files - 1) }
     this.#held.bytes -= unused.bytes
     this.#held.files -= unused.files
-    await releaseQuota(this.#request.server.usageStore, this.#request.log, this.#owner, unused)
+    await this.#release(unused)
   }
 
   /** The upload failed: gives back everything it holds. Never throws. */
@@ -233,7 +263,7 @@ export class QuotaHold {
     const held = { ...this.#held }
     this.#held.bytes = 0
     this.#held.files = 0
-    await releaseQuota(this.#request.server.usageStore, this.#request.log, this.#owner, held)
+    await this.#release(held)
   }
 }
 

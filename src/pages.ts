@@ -1,6 +1,7 @@
-// The small HTML pages browsers get: a download page for guarded links, error pages, and the
-// owner's page. Under a strict Content-Security-Policy; all but the owner's page are
-// self-contained (no script, no external assets), and it loads only the gateway's own files.
+// The small HTML pages browsers get: a download page for guarded links, a file request's
+// upload page, error pages, and the owner's page. Under a strict Content-Security-Policy;
+// all are self-contained (no external assets, no script) but the upload page and the
+// owner's page, which load only the gateway's own files (/assets/).
 import { createHash } from 'node:crypto'
 import type { SessionUser } from './session.js'
 
@@ -10,11 +11,17 @@ const CSS = 'body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem
   'button{background:#0a58ca;border-color:#0a58ca;color:#fff;cursor:pointer}.error{color:#b00020}form{display:grid;gap:.75rem;margin-top:1.5rem}' +
   '.account{display:flex;gap:.5rem;align-items:center;justify-content:space-between;color:#444;border-top:1px solid #ddd;margin-top:2rem;padding-top:1rem}' +
   '.account form{margin:0}.account button,a.button{background:#fff;color:#0a58ca;font-size:.9rem;text-decoration:none;padding:.4rem .7rem;border:1px solid #0a58ca;border-radius:.4rem}' +
+  '.message{white-space:pre-wrap;word-break:break-word;border-left:3px solid #ccc;padding-left:.75rem}' +
+  '.drop{display:block;border:2px dashed #999;border-radius:.6rem;padding:1.5rem;text-align:center;cursor:pointer}.drop.over{border-color:#0a58ca;background:#eef4ff}' +
+  'progress{width:100%}ul.sent{padding-left:1.2rem}' +
   'a.button.primary{background:#0a58ca;color:#fff;font-size:1rem}pre{background:#f4f4f4;padding:.75rem;overflow-x:auto;font-size:.85rem}'
 
 const STYLE_SRC = `'sha256-${createHash('sha256').update(CSS).digest('base64')}'`
 
-/** Where the owner's page may load its script and style from, and which API it may call: URL prefixes. */
+/**
+ * A page that runs script (the owner's page, a file request's page): where its scripts and
+ * stylesheets come from, and what they may call, as URL prefixes of this gateway's.
+ */
 export interface PageScripts {
   assets: string
   api: string
@@ -22,8 +29,9 @@ export interface PageScripts {
 
 /**
  * Security headers of every page; `formTargets` are the origins a form may post or redirect
- * to. Pages have no script, except the owner's page (`scripts`): then only its own files,
- * calls to the API, and pictures its script made (blob:, the QR code).
+ * to. Pages run no script, except with `scripts`: then only the gateway's files under
+ * `assets` (never all of its origin, where the embedded store serves uploads), calls under
+ * `api`, and pictures a script made (blob:, the QR code).
  */
 export function pageHeaders (formTargets: string[] = [], scripts?: PageScripts): Record<string, string> {
   const formAction = formTargets.length === 0 ? "'none'" : ["'self'", ...formTargets].join(' ')
@@ -213,4 +221,57 @@ export function welcomePage (signIn: boolean, publicUrl: string): string {
       `<pre>curl -H "Authorization: Bearer $TOKEN" -F file=@report.pdf \\\n  '${escapeHtml(publicUrl)}/v1/files?share=true'</pre>` +
       '<p>The whole API: <a href="/docs">/docs</a>.</p>'
   return layout('Linkgate', `<h1>Linkgate</h1>${body}`)
+}
+
+/** Where the upload page's script is served (this origin's /assets/, which its CSP allows). */
+export const REQUEST_PAGE_SCRIPT = '/assets/request.js'
+
+export interface RequestPage {
+  /** Where the form posts: /r/<token>. */
+  action: string
+  message: string | null
+  expiresAt: number
+  filesLeft: number
+  bytesLeft: number
+  maxFileBytes: number
+  allowedTypes: string[] | null
+  needsPassword: boolean
+}
+
+/**
+ * A file request's page: the owner's message (text), what is left, and a form that uploads
+ * one file (a plain multipart POST without script); its script makes it a drop zone that
+ * sends each file with progress. Nothing on it names the owner.
+ */
+export function requestPage (page: RequestPage): string {
+  const rows = [
+    ['Files left', String(page.filesLeft)],
+    ['Space left', humanSize(Math.min(page.bytesLeft, Number.MAX_SAFE_INTEGER))],
+    ['Largest file', humanSize(Math.min(page.bytesLeft, page.maxFileBytes))],
+    ...(page.allowedTypes === null ? [] : [['Types', page.allowedTypes.join(', ')]]),
+    ['Open until', new Date(page.expiresAt).toUTCString()]
+  ].map(([k, v]) => `<dt>${escapeHtml(k ?? '')}</dt><dd>${escapeHtml(v ?? '')}</dd>`).join('')
+  const message = page.message === null ? '' : `<p class="message">${escapeHtml(page.message)}</p>`
+  const password = page.needsPassword
+    ? '<label for="password">Password</label><input id="password" name="password" type="password" required minlength="8" maxlength="256" autocomplete="off">'
+    : ''
+  const accept = page.allowedTypes === null ? '' : ` accept="${escapeHtml(page.allowedTypes.join(','))}"`
+  if (page.filesLeft === 0 || page.bytesLeft === 0) {
+    return layout('Send files', `<h1>Send files</h1>${message}<p>This request has received all it takes: nothing more can be sent.</p>`)
+  }
+  // The password comes before the file in the form, so that a multipart body names it first.
+  return layout('Send files',
+    `<h1>Send files</h1>${message}<dl>${rows}</dl>` +
+    `<form id="upload" method="post" enctype="multipart/form-data" action="${escapeHtml(page.action)}">${password}` +
+    `<label class="drop" for="file">Drop files here, or choose them</label><input id="file" name="file" type="file" required${accept}>` +
+    '<progress id="progress" max="1" value="0" hidden></progress><p id="status" role="status" aria-live="polite"></p>' +
+    '<button type="submit">Upload</button></form><ul class="sent" id="sent"></ul>',
+    `<script type="module" src="${REQUEST_PAGE_SCRIPT}"></script>`)
+}
+
+/** What a browser that posted the form without its script sees once the file is in. */
+export function receivedPage (filename: string, size: number, back: string): string {
+  return layout('File received',
+    `<h1>File received</h1><p>${escapeHtml(filename)} (${escapeHtml(humanSize(size))}) was received. Thank you.</p>` +
+    `<p><a class="button" href="${escapeHtml(back)}">Send another file</a></p>`)
 }

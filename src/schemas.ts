@@ -96,11 +96,57 @@ export const MeSchema = Type.Object({
   })
 })
 
+const RequestFields = {
+  id: Type.String(),
+  createdAt: Type.String({ format: 'date-time' }),
+  expiresAt: Type.String({ format: 'date-time' }),
+  maxFiles: Type.Integer(),
+  maxBytes: Type.Integer(),
+  allowedTypes: Type.Union([Type.Array(Type.String()), Type.Null()], { description: 'Media types an upload may declare (type/subtype or type/*); null: any' }),
+  passwordProtected: Type.Boolean(),
+  message: Type.Union([Type.String(), Type.Null()]),
+  status: Type.Union([Type.Literal('active'), Type.Literal('full'), Type.Literal('expired'), Type.Literal('revoked')], {
+    description: 'full: every file or byte it takes is received or being received'
+  }),
+  revokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  received: Type.Object({ files: Type.Integer(), bytes: Type.Integer() }, { description: 'What it has taken so far, uploads in progress included' })
+}
+
+/** A file request (upload link) as listed: never its token. */
+export const RequestSchema = Type.Object(RequestFields)
+
+/** A file request as created: the only time its token and URL are shown. */
+export const NewRequestSchema = Type.Object({
+  ...RequestFields,
+  token: Type.String(),
+  url: Type.String({ description: 'PUBLIC_URL/r/<token>: the page (browsers) and the upload endpoint (POST)' })
+})
+
+/** What anyone holding a request's link may know of it (GET /r/:token as JSON): never its owner. */
+export const RequestInfoSchema = Type.Object({
+  message: Type.Union([Type.String(), Type.Null()]),
+  expiresAt: Type.String({ format: 'date-time' }),
+  allowedTypes: Type.Union([Type.Array(Type.String()), Type.Null()]),
+  passwordRequired: Type.Boolean(),
+  filesLeft: Type.Integer(),
+  bytesLeft: Type.Integer(),
+  maxFileBytes: Type.Integer({ description: 'The largest one file may be (MAX_UPLOAD_BYTES), whatever is left' })
+})
+
+/** What an uploader is told of the file it sent: nothing of the owner's. */
+export const ReceivedFileSchema = Type.Object({
+  filename: Type.String(),
+  size: Type.Integer(),
+  contentType: Type.String(),
+  sha256: Type.String()
+})
+
 export const AuditEventNameSchema = Type.Union([
   Type.Literal('file.uploaded'), Type.Literal('file.upload_failed'), Type.Literal('file.deleted'),
   Type.Literal('link.created'), Type.Literal('link.redeemed'), Type.Literal('link.denied'), Type.Literal('link.revoked'),
   Type.Literal('auth.failed'), Type.Literal('auth.signed_in'), Type.Literal('auth.sign_in_failed'), Type.Literal('auth.signed_out'),
-  Type.Literal('token.created'), Type.Literal('token.revoked')
+  Type.Literal('token.created'), Type.Literal('token.revoked'),
+  Type.Literal('request.created'), Type.Literal('request.revoked'), Type.Literal('request.file_received'), Type.Literal('request.denied')
 ])
 
 export const AuditOutcomeSchema = Type.Union([Type.Literal('success'), Type.Literal('failure'), Type.Literal('denied')])
@@ -117,7 +163,8 @@ export const AuditEventSchema = Type.Object({
   linkId: Type.Union([Type.String(), Type.Null()]),
   outcome: AuditOutcomeSchema,
   reason: Type.Union([Type.String(), Type.Null()]),
-  bytes: Type.Union([Type.Integer(), Type.Null()])
+  bytes: Type.Union([Type.Integer(), Type.Null()]),
+  fileRequestId: Type.Union([Type.String(), Type.Null()], { description: 'The file request (upload link) the event is about' })
 })
 
 /**

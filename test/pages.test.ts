@@ -1,6 +1,6 @@
 import t from 'tap'
 import { createHash } from 'node:crypto'
-import { downloadPage, errorPage, escapeHtml, humanDuration, humanSize, pageHeaders, welcomePage, type DownloadPage } from '../src/pages.js'
+import { downloadPage, errorPage, escapeHtml, humanDuration, humanSize, pageHeaders, receivedPage, requestPage, welcomePage, type DownloadPage, type RequestPage } from '../src/pages.js'
 
 const XSS = '"><script>alert(1)</script>'
 const STYLE_BREAK = '</style><img src=x onerror=alert(1)>'
@@ -232,4 +232,89 @@ t.test('humanDuration', async (t) => {
     [3600, '1 hour'], [7200, '2 hours'], [86_400, '1 day'], [90_000, '25 hours'], [7 * 86_400, '7 days'], [365 * 86_400, '365 days']
   ]
   for (const [seconds, expected] of cases) t.equal(humanDuration(seconds), expected, String(seconds))
+})
+
+const request: RequestPage = {
+  action: '/r/AAAAAAAAAAAAAAAAAAAAAA',
+  message: 'Please send the signed contract.\nThanks!',
+  expiresAt: Date.UTC(2030, 0, 2, 3, 4, 5),
+  filesLeft: 2,
+  bytesLeft: 10 * 1024 * 1024,
+  maxFileBytes: 20 * 1024 * 1024,
+  allowedTypes: null,
+  needsPassword: false
+}
+
+t.test('requestPage: the owner\'s message as escaped text, never markup', async (t) => {
+  for (const evil of [XSS, STYLE_BREAK, '</title><script>x()</script>', "' onmouseover='alert(1)", '<a href="https://evil.example">click</a>']) {
+    const html = requestPage({ ...request, message: evil })
+    t.equal(html.split('<script').length, 2, `only the page's own script element for ${evil}`)
+    t.notMatch(html, '<img', `no injected element for ${evil}`)
+    t.notMatch(html, '<a ', `no injected link for ${evil}`)
+    t.equal(html.split('</style>').length, 2, `exactly one </style> for ${evil}`)
+    t.ok(html.includes(`<p class="message">${escapeHtml(evil)}</p>`), 'the message, escaped')
+    t.equal(styleContent(html), styleContent(downloadPage(base)), 'the style element is every page\'s')
+  }
+  t.match(requestPage(request), '<p class="message">Please send the signed contract.\nThanks!</p>', 'line breaks kept (the CSS pre-wraps them)')
+  t.notMatch(requestPage({ ...request, message: null }), 'class="message"', 'no message, no paragraph')
+})
+
+t.test('requestPage: one script, of this origin, as a module; nothing inline', async (t) => {
+  const html = requestPage({ ...request, needsPassword: true, allowedTypes: ['image/*', 'application/pdf'] })
+  t.same(html.match(/<script[^>]*>[^<]*<\/script>/g), ['<script type="module" src="/assets/request.js"></script>'])
+  for (const tag of html.match(/<[a-z][^>]*>/gi) ?? []) {
+    t.notMatch(tag, /\sstyle\s*=/i, `no inline style in ${tag}`)
+    t.notMatch(tag, /\son[a-z]+\s*=/i, `no event handler attribute in ${tag}`)
+  }
+  t.notMatch(html, /https?:/i, 'no URL of elsewhere')
+})
+
+t.test('requestPage: a form that works without the script: multipart to the request, the password before the file', async (t) => {
+  const html = requestPage({ ...request, needsPassword: true, allowedTypes: ['image/*', 'application/pdf'] })
+  t.match(html, '<form id="upload" method="post" enctype="multipart/form-data" action="/r/AAAAAAAAAAAAAAAAAAAAAA">')
+  t.ok(html.indexOf('name="password"') < html.indexOf('name="file"'), 'password first')
+  t.match(html, '<input id="file" name="file" type="file" required accept="image/*,application/pdf">')
+  t.match(html, '<dt>Types</dt><dd>image/*, application/pdf</dd>')
+  t.match(html, '<dt>Files left</dt><dd>2</dd>')
+  t.match(html, '<dt>Space left</dt><dd>10.0 MiB</dd>')
+  t.match(html, '<dt>Largest file</dt><dd>10.0 MiB</dd>', 'the smaller of what is left and MAX_UPLOAD_BYTES')
+  t.match(html, '<dt>Open until</dt><dd>Wed, 02 Jan 2030 03:04:05 GMT</dd>')
+  const plain = requestPage(request)
+  t.notMatch(plain, 'name="password"')
+  t.notMatch(plain, 'accept=')
+  t.notMatch(plain, 'Types')
+  t.match(requestPage({ ...request, action: '/r/"><script>' }), 'action="/r/&#34;&#62;&#60;script&#62;"')
+})
+
+t.test('requestPage: a full request offers no form', async (t) => {
+  for (const full of [{ filesLeft: 0 }, { bytesLeft: 0 }]) {
+    const html = requestPage({ ...request, ...full })
+    t.notMatch(html, '<form')
+    t.notMatch(html, '<script')
+    t.match(html, 'has received all it takes')
+    t.match(html, '<p class="message">', 'the message is still there')
+  }
+})
+
+t.test('receivedPage escapes the file name', async (t) => {
+  const html = receivedPage(XSS, 1536, '/r/AAAAAAAAAAAAAAAAAAAAAA')
+  t.notMatch(html, '<script')
+  t.match(html, `<p>${escapeHtml(XSS)} (1.5 KiB) was received. Thank you.</p>`)
+  t.match(html, '<a class="button" href="/r/AAAAAAAAAAAAAAAAAAAAAA">Send another file</a>')
+})
+
+t.test('pageHeaders with a script: this origin\'s scripts and calls only, never inline', async (t) => {
+  const csp = pageHeaders(['https://gw.example.com'], { assets: 'https://gw.example.com/assets/', api: 'https://gw.example.com/r/' })['content-security-policy'] ?? ''
+  const directives = new Map(csp.split(';').map((d) => {
+    const [name = '', ...values] = d.trim().split(/\s+/)
+    return [name, values.join(' ')]
+  }))
+  t.equal(directives.get('default-src'), "'none'")
+  t.equal(directives.get('script-src'), 'https://gw.example.com/assets/', "this origin's files under /assets/ (not 'self': /o/* serves uploads)")
+  t.equal(directives.get('connect-src'), 'https://gw.example.com/r/')
+  t.equal(directives.get('form-action'), "'self' https://gw.example.com")
+  t.equal(directives.get('base-uri'), "'none'")
+  t.equal(directives.get('frame-ancestors'), "'none'")
+  t.notMatch(csp, 'unsafe-')
+  t.equal(directives.get('style-src'), `${/style-src ([^;]+)/.exec(pageHeaders()['content-security-policy'] ?? '')?.[1] ?? ''} https://gw.example.com/assets/`, 'the same style hash (and the files under /assets/)')
 })

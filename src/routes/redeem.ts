@@ -30,7 +30,8 @@ const FormSchema = Type.Object({
 }, { additionalProperties: false })
 const redeemErrors = { ...errorResponses, 403: ProblemResponse }
 
-const PRIVATE = { 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'x-robots-tag': 'noindex' }
+/** What every /s/* and /r/* answer says: nothing about a link may be cached, indexed or leaked onwards. */
+export const PRIVATE = { 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'x-robots-tag': 'noindex' }
 
 const linkGone = (): HttpError => new HttpError(404, 'LG_NOT_FOUND', 'This link is unknown, has expired, was revoked or has been used up.')
 

@@ -8,6 +8,7 @@ import { requireScope } from '../identity.js'
 import filesRoutes from './files.js'
 import linksRoutes from './links.js'
 import meRoute from './me.js'
+import requestsRoutes from './requests.js'
 import qrRoutes from './qr.js'
 import tokensRoutes from './tokens.js'
 import uploadRoute from './upload.js'
@@ -34,6 +35,7 @@ const v1Routes: FastifyPluginAsync = async (fastify) => {
   await fastify.register(filesRoutes)
   await fastify.register(linksRoutes)
   await fastify.register(tokensRoutes)
+  await fastify.register(requestsRoutes)
   await fastify.register(meRoute)
   await fastify.register(qrRoutes)
 }

@@ -1,5 +1,6 @@
 // A real browser (Debian's chromium, driven by playwright-core): a one-time link is opened,
-// its page seen, its file downloaded, and a second visit shows the expired page; a script
+// its page seen, its file downloaded, and a second visit shows the expired page; an anonymous
+// visitor uploads files through a file request's page, under its CSP; a script
 // uploaded as a type browsers sniff and shared "inline" does not run on the storage
 // origin; Swagger UI and the owner's page work under their Content-Security-Policy, and
 // the owner's page by keyboard. Skipped, loudly, where chromium is not installed; .ci/run
@@ -136,6 +137,55 @@ if (!existsSync(CHROMIUM)) {
     t.match(response.headers()['content-disposition'], /^attachment; filename="notes"/, 'the storage origin answered with an attachment')
     if (outcome === 'a download') t.equal(await readFile(await (await download).path(), 'utf8'), script, 'the very bytes, as a file')
     t.not(await page.title(), 'ran')
+  })
+
+  t.test('an anonymous visitor uploads through a file request\'s page, with progress, under its CSP', async (t) => {
+    const redis = await startRedis(t)
+    const s3 = await startS3(t)
+    // The page's CSP names PUBLIC_URL's origin: the browser opens it there.
+    const port = await freePort()
+    const base = `http://127.0.0.1:${port}`
+    const { app, auth } = await buildTestApp(t, { redis, s3 }, { publicUrl: base })
+    await app.listen({ host: '127.0.0.1', port })
+    const made = await app.inject({
+      method: 'POST',
+      url: '/v1/requests',
+      headers: { authorization: auth('owner') },
+      body: { ttl: 3600, maxFiles: 3, maxBytes: 20 * 1024 * 1024, password: 'open sesame', message: 'Please send the signed contract\nand the scans. <b>Thanks!</b>' }
+    })
+    t.equal(made.statusCode, 201)
+    const { id, token } = made.json() as { id: string, token: string }
+
+    const page = await (await launch(t)).newPage()
+    const violations: string[] = []
+    page.on('console', (message) => { if (/Content Security Policy|Refused to/i.test(message.text())) violations.push(message.text()) })
+    await page.exposeFunction('reportViolation', (what: string) => { violations.push(what) })
+    await page.addInitScript("document.addEventListener('securitypolicyviolation', (e) => { window.reportViolation(e.violatedDirective + ' ' + e.blockedURI) })")
+    const response = await page.goto(`${base}/r/${token}`)
+    t.equal(response?.status(), 200)
+    t.match(response?.headers()['content-security-policy'], `script-src ${base}/assets/;`)
+    t.equal(await page.locator('.message').textContent(), 'Please send the signed contract\nand the scans. <b>Thanks!</b>', 'the message, as text')
+    t.equal(await page.locator('.message b').count(), 0, 'never as markup')
+    if (process.env.LINKGATE_SCREENSHOTS === '1') await writeFile(join(DOCS, 'request-page.png'), await page.screenshot())
+
+    await page.fill('#password', 'not the one')
+    await page.setInputFiles('#file', [{ name: 'first try.txt', mimeType: 'text/plain', buffer: Buffer.from('nope') }])
+    await page.locator('#status', { hasText: 'Wrong password' }).waitFor()
+
+    const big = Buffer.alloc(3 * 1024 * 1024, 7)
+    await page.fill('#password', 'open sesame')
+    await page.setInputFiles('#file', [
+      { name: 'contract ✓.txt', mimeType: 'text/plain', buffer: Buffer.from('signed') },
+      { name: 'scan.bin', mimeType: 'application/octet-stream', buffer: big }
+    ])
+    await page.locator('#sent li').nth(1).waitFor()
+    t.same(await page.locator('#sent li').allTextContents(), ['contract ✓.txt: received (6 bytes)', `scan.bin: received (${big.length} bytes)`])
+
+    const files = (await app.inject({ url: '/v1/files', headers: { authorization: auth('owner') } })).json().items as Array<{ id: string, filename: string, request?: string }>
+    t.same(files.map((f) => [f.filename, f.request]).sort(), [['contract ✓.txt', id], ['scan.bin', id]], 'both in the owner\'s files, from the request')
+    const scan = files.find((f) => f.filename === 'scan.bin')
+    t.ok((await s3.getObject(`files/${scan?.id ?? ''}`))?.equals(big), 'byte for byte')
+    t.same(violations, [], 'no CSP violation')
   })
 
   t.test('Swagger UI renders every operation under its Content-Security-Policy, with no violation', async (t) => {

@@ -69,6 +69,12 @@ const CONTRACT: Record<string, Contract> = {
   'GET /s/{token}': { headers: ['x-link-password'], success: ['302', '200'], errors: ['401', '403', '404'], html: ['200'] },
   'HEAD /s/{token}': { success: ['200'], errors: ['404'] },
   'POST /s/{token}': { body: ['application/x-www-form-urlencoded'], success: ['303', '200'], errors: ['401', '403', '404'], html: ['200'] },
+  'POST /v1/requests': { body: ['application/json'], success: ['201'], errors: ['400', '401'] },
+  'GET /v1/requests': { query: ['limit', 'cursor'], success: ['200'], errors: ['400', '401'] },
+  'GET /v1/requests/{id}': { success: ['200'], errors: ['401', '404'] },
+  'DELETE /v1/requests/{id}': { success: ['204'], errors: ['401', '404'] },
+  'GET /r/{token}': { success: ['200'], errors: ['404', '410', '429'], html: ['200'] },
+  'POST /r/{token}': { query: ['filename'], headers: ['x-request-password'], body: ['multipart/form-data', 'application/octet-stream|*/*'], success: ['201'], errors: ['400', '401', '403', '404', '410', '413', '415', '429'], html: ['201'] },
   'GET /healthz': { success: ['200'] },
   'GET /readyz': { success: ['200'], errors: ['503'] }
 }
