@@ -238,6 +238,8 @@ if (!existsSync(CHROMIUM)) {
     t.equal((await app.inject({ method: 'DELETE', url: `/v1/links/${revoked}`, headers: { authorization: owner } })).statusCode, 204)
     await share(await upload('Budget <draft> & "notes".txt', 'Numbers.\n'), { access: { groups: ['finance'] } })
     await upload('Quarterly report.txt', 'The numbers, at last.\n')
+    const asked = await app.inject({ method: 'POST', url: '/v1/requests', headers: { authorization: owner }, payload: { ttl: 7 * 86_400, maxFiles: 5, maxBytes: 100 * 1024 * 1024, message: 'The signed contract, please' } })
+    t.equal(asked.statusCode, 201)
 
     // Signed in as the gateway's sign-in would have left the browser.
     const user: SessionUser = { sub: 'ann', groups: ['finance'], email: 'ann@example.com', csrf: 'browser-test-csrf-token-0123456789abcdefghi' }
@@ -263,7 +265,10 @@ if (!existsSync(CHROMIUM)) {
     await links.nth(2).waitFor()
     t.match(await links.allTextContents(), [/Budget <draft> & "notes"\.txt: active.*only group finance/, /Board minutes 2026-11\.txt: revoked/, /Board minutes.*: active.*3 of 3 downloads left.*password/])
     t.equal(await links.nth(1).getByRole('button').count(), 0, 'a revoked link offers nothing')
-    t.ok(await page.locator('#request-list-status').textContent(), 'the requests say something (none yet, or not available here)')
+    const requests = page.locator('#request-list li')
+    await requests.first().waitFor()
+    t.equal(await page.locator('#request-list-status').textContent(), '', 'no error, nothing "loading"')
+    t.match(await requests.first().textContent(), /The signed contract, please: active.*0 of 5 files.*0 bytes of 100\.0 MiB/, 'and the file requests')
 
     // Keyboard: Tab reaches the drop zone's file input, and Space opens the file chooser.
     // (Awaited from before the first key: Playwright intercepts choosers only once it has been asked to.)
