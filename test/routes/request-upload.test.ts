@@ -329,3 +329,26 @@ t.test('embedded mode (memory stores, a local directory): the same caps', async 
   const url = (await embedded.app.inject({ url: `/v1/files/${files[0].id as string}/url`, headers: { authorization: embedded.auth('embedded') } })).json().url as string
   t.equal((await embedded.app.inject({ url: new URL(url).pathname + new URL(url).search })).body, 'kept locally', 'its bytes, from the local store')
 })
+
+t.test('over the owner\'s quota: refused, and the uploader learns nothing of what the owner keeps', async (t) => {
+  const quota = { bytes: 2 * MiB, files: 3 }
+  const limited = await buildTestApp(t, { redis, s3 }, { quota })
+  const made = await makeRequest({ maxFiles: 10, maxBytes: 100 * MiB }, 'quota-owner', limited)
+  const own = await limited.app.inject({ method: 'POST', url: '/v1/files?filename=own.bin', headers: { authorization: limited.auth('quota-owner'), 'content-type': 'application/octet-stream' }, body: randomBytes(MiB + 17) })
+  t.equal(own.statusCode, 201, 'the owner keeps 1 MiB + 17 bytes of their own')
+
+  const keysBefore = await s3.listKeys()
+  const bytes = await send(made.token, randomBytes(MiB), { type: 'application/octet-stream', on: limited })
+  t.match(bytes.json(), { status: 413, code: 'LG_QUOTA_BYTES' })
+  t.notOk('remainingBytes' in bytes.json() || 'remainingFiles' in bytes.json(), 'bytes: no remainingBytes or remainingFiles of the owner\'s')
+  t.notMatch(bytes.json().detail, /[0-9]|QUOTA_|delete/, 'bytes: no count of the owner\'s, nothing only the owner can act on')
+  t.equal((await send(made.token, 'two', { on: limited })).statusCode, 201)
+  t.equal((await send(made.token, 'three', { on: limited })).statusCode, 201)
+  const files = await send(made.token, 'four', { on: limited })
+  t.match(files.json(), { status: 403, code: 'LG_QUOTA_FILES' })
+  t.notOk('remainingBytes' in files.json() || 'remainingFiles' in files.json(), 'files: no remainingBytes or remainingFiles of the owner\'s')
+  t.notMatch(files.json().detail, /[0-9]|QUOTA_|delete/, 'files: no count of the owner\'s, nothing to act on')
+  t.equal((await s3.listKeys()).length, keysBefore.length + 2, 'nothing stored for the refused')
+  const own403 = await limited.app.inject({ method: 'POST', url: '/v1/files?filename=x', headers: { authorization: limited.auth('quota-owner'), 'content-type': 'text/plain' }, body: 'x' })
+  t.match(own403.json(), { status: 403, code: 'LG_QUOTA_FILES', remainingFiles: 0 }, 'the owner is still told what is left')
+})
