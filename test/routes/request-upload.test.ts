@@ -6,14 +6,18 @@ import { createHash, randomBytes } from 'node:crypto'
 import { request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Readable } from 'node:stream'
+import { Redis } from 'ioredis'
 import t from 'tap'
 import type { AuditEvent } from '../../src/audit.js'
 import type { Config } from '../../src/config.js'
 import { newId } from '../../src/domain/ids.js'
 import { hashToken, newToken } from '../../src/domain/tokens.js'
+import { requestUsageKey } from '../../src/file-requests.js'
+import { usageKey } from '../../src/stores/usage-store.js'
 import { MiB, buildTestApp, multipartBody, type TestApp } from '../helpers/app.js'
 import { startRedis } from '../helpers/redis.js'
 import { startS3 } from '../helpers/s3.js'
+import { poll } from '../helpers/wait.js'
 
 const sha256 = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex')
 
@@ -351,4 +355,43 @@ t.test('over the owner\'s quota: refused, and the uploader learns nothing of wha
   t.equal((await s3.listKeys()).length, keysBefore.length + 2, 'nothing stored for the refused')
   const own403 = await limited.app.inject({ method: 'POST', url: '/v1/files?filename=x', headers: { authorization: limited.auth('quota-owner'), 'content-type': 'text/plain' }, body: 'x' })
   t.match(own403.json(), { status: 403, code: 'LG_QUOTA_FILES', remainingFiles: 0 }, 'the owner is still told what is left')
+})
+
+t.test('the uploader leaving while the request\'s caps wait on Redis: nothing of the owner\'s quota stays held', async (t) => {
+  const failed: AuditEvent[] = []
+  const held = await buildTestApp(t, { redis, s3, setup: (app) => { app.auditEvents.on('event', (e) => { if (e.event === 'file.upload_failed') failed.push(e) }) } }, { quota: { bytes: 100 * MiB, files: null } })
+  await held.app.listen({ host: '127.0.0.1', port: 0 })
+  const made = await makeRequest({ maxFiles: 5, maxBytes: 16 * MiB }, 'leaver', held)
+  const usage = async (): Promise<{ owner: unknown, request: unknown }> =>
+    ({ owner: await held.app.usageStore.get(usageKey('leaver')), request: await held.app.usageStore.get(requestUsageKey(made.id)) })
+  const req = httpRequest({ host: '127.0.0.1', port: (held.app.server.address() as AddressInfo).port, method: 'POST', path: `/r/${made.token}?filename=gone.bin`, headers: { 'content-type': 'application/octet-stream' } })
+  req.on('error', () => {})
+  await new Promise<void>((resolve) => req.write(randomBytes(64 * 1024), () => { resolve() }))
+  // The first bytes hold a step of each: 1 MiB of the request's (a sixteenth), 8 MiB of the owner's.
+  t.same(await poll(usage, (u) => (u.request as { bytes: number }).bytes === MiB, { timeoutMs: 5000, intervalMs: 20 }),
+    { owner: { bytes: 8 * MiB, files: 0 }, request: { bytes: MiB, files: 1 } })
+
+  // Redis holds the writes back while the next step of the request's caps is asked for; the
+  // uploader leaves meanwhile, and the upload fails with that reservation in flight (all of it
+  // well within the client's command timeout, 1 s, after which the reservation would fail).
+  const admin = new Redis(redis.url)
+  t.teardown(() => { admin.disconnect() })
+  await admin.call('CLIENT', 'PAUSE', '20000', 'WRITE')
+  try {
+    // One byte past the step: the last chunk waits, and nothing is left unread behind it, so
+    // that the gateway sees the uploader go.
+    await new Promise<void>((resolve) => req.write(randomBytes(MiB - 64 * 1024 + 1), () => { resolve() }))
+    const blocked = async (): Promise<string> => String(await admin.call('CLIENT', 'LIST'))
+    const waiting = (list: string): string | undefined => list.split('\n').find((c) => / flags=b /.test(c))
+    t.ok(waiting(await poll(blocked, (list) => waiting(list) !== undefined, { timeoutMs: 5000, intervalMs: 20 })), 'the caps\' next step waits on Redis')
+    req.destroy()
+    // The failed upload's first give-back is queued behind it (the query buffer of the blocked client).
+    const queued = (list: string): boolean => /qbuf=[1-9]/.test(waiting(list) ?? '')
+    t.ok(queued(await poll(blocked, queued, { timeoutMs: 5000, intervalMs: 20 })), 'the upload has failed')
+  } finally {
+    await admin.call('CLIENT', 'UNPAUSE')
+  }
+  await poll(async () => failed.length, (n) => n > 0, { timeoutMs: 5000, intervalMs: 20 })
+  t.match(failed, [{ reason: 'LG_UPLOAD_ABORTED' }])
+  t.same(await usage(), { owner: { bytes: 0, files: 0 }, request: { bytes: 0, files: 0 } }, 'all given back, the owner\'s quota too')
 })
