@@ -273,10 +273,15 @@ export class QuotaHold {
   }
 }
 
-/** The length a raw (not multipart) body declares (Content-Length); undefined when it declares none. */
+/**
+ * The length a raw (not multipart) body declares (Content-Length); undefined when it declares
+ * none. Over MAX_UPLOAD_BYTES: the 413 at once, before a byte is read or anything reserved.
+ */
 export function declaredLength (request: FastifyRequest): number | undefined {
   const length = request.headers['content-length']
   if (request.isMultipart() || length === undefined || !/^[0-9]+$/.test(length)) return undefined
+  const { maxUploadBytes } = request.server.config
+  if (Number(length) > maxUploadBytes) throw tooLarge(maxUploadBytes)
   return Number(length)
 }
 

@@ -3,7 +3,8 @@
 // leaving nothing), after revocation and expiry, with a password, by type; two instances
 // racing for the caps; the miss budget; the page and its script.
 import { createHash, randomBytes } from 'node:crypto'
-import { request as httpRequest } from 'node:http'
+import { once } from 'node:events'
+import { IncomingMessage, request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Readable } from 'node:stream'
 import { Redis } from 'ioredis'
@@ -17,7 +18,7 @@ import { usageKey } from '../../src/stores/usage-store.js'
 import { MiB, buildTestApp, multipartBody, type TestApp } from '../helpers/app.js'
 import { startRedis } from '../helpers/redis.js'
 import { startS3 } from '../helpers/s3.js'
-import { poll } from '../helpers/wait.js'
+import { poll, withTimeout } from '../helpers/wait.js'
 
 const sha256 = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex')
 
@@ -319,6 +320,19 @@ t.test('caps and limits of the config still apply: MAX_UPLOAD_BYTES per file', a
   const res = await small.app.inject({ method: 'POST', url: `/r/${made.token}?filename=big`, headers: { 'content-type': 'application/octet-stream' }, body: randomBytes(MiB + 1) })
   t.match(res.json(), { status: 413, code: 'LG_UPLOAD_TOO_LARGE' })
   t.same(await ownerFiles('limited', small), [])
+
+  // A declared length over it: refused before a byte is read, holding nothing of the caps
+  // meanwhile (else it would hold them for as long as its sender trickles the body).
+  await small.app.listen({ host: '127.0.0.1', port: 0 })
+  const req = httpRequest({ host: '127.0.0.1', port: (small.app.server.address() as AddressInfo).port, method: 'POST', path: `/r/${made.token}?filename=big`, headers: { 'content-type': 'application/octet-stream', 'content-length': String(MiB + 1) } })
+  req.on('error', () => {})
+  req.write('only the first bytes')
+  const [answer] = await withTimeout('the answer to a declared length over MAX_UPLOAD_BYTES', once(req, 'response'), 5000) as [IncomingMessage]
+  let body = ''
+  for await (const chunk of answer) body += (chunk as Buffer).toString()
+  req.destroy()
+  t.match(JSON.parse(body), { status: 413, code: 'LG_UPLOAD_TOO_LARGE' })
+  t.same(await small.app.usageStore.get(requestUsageKey(made.id)), { bytes: 0, files: 0 }, 'nothing of the caps held')
 })
 
 t.test('embedded mode (memory stores, a local directory): the same caps', async (t) => {
