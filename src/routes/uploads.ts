@@ -1,0 +1,290 @@
+// /v1/uploads: resumable uploads, tus 1.0 (core, creation, creation-with-upload,
+// creation-defer-length, termination, expiration), spoken by @tus/server inside the /v1
+// scope: authenticated, scope files:write, the caller's upload budget (creation) or API
+// budget (the rest), an UPLOAD_CONCURRENCY slot while bytes flow, MAX_UPLOAD_BYTES. An upload
+// is its creator's alone (its owner is set here, at creation): for anyone else it does not
+// exist. Once the last byte is in, the same file record as POST /v1/files is written (and its
+// link): see finish().
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Server, EVENTS } from '@tus/server'
+import { ERRORS, type Upload } from '@tus/utils'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { createHash } from 'node:crypto'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { NodeRequest } from 'srvx/node'
+import { Type } from 'typebox'
+import { ID_PATTERN, newId } from '../domain/ids.js'
+import { checkTtl } from '../domain/link-policy.js'
+import { uploadOptions, type UploadOptions } from '../domain/upload-metadata.js'
+import { HttpError, badRequest } from '../errors.js'
+import { ownerOf, requireScope } from '../identity.js'
+import { QuotaHold, recordFile, withUploadSlot } from '../intake.js'
+import { ProblemResponse, errorResponses } from '../schemas.js'
+import { storeError } from '../stores/s3-object-store.js'
+import { OWNER, fileIdOf, uploadIdOf } from '../stores/upload-store.js'
+
+/** Response headers of a finished upload, which a tus client reads from its last response. */
+export const FILE_ID_HEADER = 'Linkgate-File-Id'
+export const LINK_ID_HEADER = 'Linkgate-Link-Id'
+export const LINK_URL_HEADER = 'Linkgate-Link-Url'
+
+const TUS_RESUMABLE = '1.0.0'
+const EMPTY_SHA256 = createHash('sha256').digest('hex')
+
+const UploadParamsSchema = Type.Object({ id: Type.String({ pattern: ID_PATTERN, description: 'The upload, named by the id its file will have' }) })
+/** tus headers are the protocol's to check (its 4xx); only their size is bounded here. */
+const TusHeadersSchema = Type.Object({
+  'tus-resumable': Type.Optional(Type.String({ maxLength: 16, description: 'Must be 1.0.0 (all but OPTIONS)' })),
+  'upload-length': Type.Optional(Type.String({ maxLength: 20, description: 'The upload\'s size in bytes (creation)' })),
+  'upload-defer-length': Type.Optional(Type.String({ maxLength: 1, description: '1: the size comes with a later PATCH' })),
+  'upload-offset': Type.Optional(Type.String({ maxLength: 20, description: 'Where this PATCH\'s bytes go' })),
+  'upload-metadata': Type.Optional(Type.String({ maxLength: 8192, description: 'filename, filetype, share, ttl, maxDownloads, retention: base64 values, comma-separated' }))
+}, { additionalProperties: true })
+const NoQuerySchema = Type.Object({}, { additionalProperties: false })
+const TusText = { description: 'A tus error, as text', content: { 'text/plain': { schema: Type.String() } } }
+const tusResponses = { ...errorResponses, 403: TusText, 409: TusText, 410: TusText, 412: TusText, 413: ProblemResponse, 502: ProblemResponse }
+
+const uploadsRoute: FastifyPluginAsyncTypebox = async (fastify) => {
+  const { config, uploadStore, uploadLocker, linkStore, objectStore } = fastify
+
+  // PATCH bodies (and creation-with-upload's) are the file's bytes, streamed to the store by
+  // tus: no parser may read them.
+  fastify.removeAllContentTypeParsers()
+  fastify.addContentTypeParser('*', (_request, _payload, done) => { done(null) })
+
+  /** What tus's hooks need of each request they see: the Fastify request, the new upload's id, our own error. */
+  interface Context { request: FastifyRequest, fileId?: string, error?: HttpError }
+  const contexts = new WeakMap<Request, Context>()
+  function contextOf (req: Request): Context {
+    const context = contexts.get(req)
+    if (context === undefined) throw new Error('a tus request without its Fastify request')
+    return context
+  }
+
+  const tus = new Server({
+    path: '/v1/uploads',
+    datastore: uploadStore,
+    locker: uploadLocker,
+    maxSize: config.maxUploadBytes,
+    // A finished upload is a file: DELETE /v1/files/:id removes it.
+    disableTerminationForFinishedUploads: true,
+    // No CORS, as for the rest of the API; the headers of a finished upload for same-origin pages.
+    allowedOrigins: () => false,
+    exposedHeaders: [FILE_ID_HEADER, LINK_ID_HEADER, LINK_URL_HEADER],
+    namingFunction: (req) => uploadIdOf(contextOf(req).fileId ?? newId()),
+    getFileIdFromRequest: (_req, last) => {
+      const fileId = last === undefined ? null : fileIdOf(uploadIdOf(last))
+      return fileId === null ? undefined : uploadIdOf(fileId)
+    },
+    // Where the client resumes: PUBLIC_URL, never the Host header.
+    generateUrl: (_req, { id }) => `${config.publicUrl}/v1/uploads/${fileIdOf(id) ?? ''}`,
+    // Someone else's upload is not found, exactly like one that does not exist.
+    onIncomingRequest: async (req, id) => {
+      if (req.method === 'POST') return
+      if (await uploadStore.ownerOf(id) !== ownerOf(contextOf(req).request)) throw ERRORS.FILE_NOT_FOUND
+    },
+    onUploadCreate: async (req, upload) => ({ metadata: createMetadata(contextOf(req).request, upload) }),
+    onUploadFinish: async (req, upload) => ({ headers: await finish(contextOf(req).request, upload) }),
+    // The gateway's own refusals and failures answer as every /v1 route does (problem+json);
+    // tus's protocol errors stay tus's.
+    onResponseError: (req, err) => {
+      const context = contexts.get(req)
+      if (context === undefined || 'status_code' in err) return undefined
+      context.error = err instanceof HttpError ? err : (err as { $metadata?: unknown }).$metadata !== undefined ? storeError(err) : undefined
+      if (context.error === undefined) context.request.log.error({ err }, 'resumable upload failed')
+      return undefined
+    }
+  })
+  tus.on(EVENTS.POST_CREATE, (req: Request, upload: Upload) => {
+    fastify.audit(contextOf(req).request, 'upload.created', { fileId: fileIdOf(upload.id), bytes: upload.size ?? null })
+  })
+  tus.on(EVENTS.POST_TERMINATE, (req: Request, _res: Response, id: string) => {
+    fastify.audit(contextOf(req).request, 'upload.terminated', { fileId: fileIdOf(id) })
+  })
+
+  /** The upload's metadata as kept: its options checked now, before a byte, and its owner. */
+  function createMetadata (request: FastifyRequest, upload: Upload): Record<string, string> {
+    const options = uploadOptions(upload.metadata)
+    if (options.share) {
+      // A link too: the credential must be allowed to make one.
+      requireScope(request, 'links:write')
+      checkTtl(options.ttl, { defaultTtl: config.linkDefaultTtl, maxTtl: config.linkMaxTtl })
+    } else if (options.ttl !== undefined || options.maxDownloads !== undefined) {
+      throw badRequest('LG_BAD_METADATA', 'ttl and maxDownloads are options of the link: add share=true to Upload-Metadata')
+    }
+    if (options.retention !== undefined && config.fileMaxRetention !== null && options.retention > config.fileMaxRetention) {
+      throw badRequest('LG_RETENTION_TOO_LONG', `retention must be at most ${config.fileMaxRetention} seconds (FILE_MAX_RETENTION)`)
+    }
+    const { filename, contentType, share, ttl, maxDownloads, retention } = options
+    const kept: Record<string, string | number | undefined> = { filename, filetype: contentType, share: String(share), ttl, maxDownloads, retention }
+    return {
+      ...Object.fromEntries(Object.entries(kept).flatMap(([key, value]) => value === undefined ? [] : [[key, String(value)]])),
+      [OWNER]: ownerOf(request)
+    }
+  }
+
+  /** The options an upload was created with, as createMetadata() kept them. */
+  function keptOptions (upload: Upload): { owner: string, options: UploadOptions } {
+    const { [OWNER]: owner, ...options } = upload.metadata ?? {}
+    return { owner: owner ?? '', options: uploadOptions(options) }
+  }
+
+  /**
+   * A finished upload becomes a file: its bytes read back from the store once and hashed
+   * (docs/decisions/0010-sha256-of-resumable-uploads.md), then the record and its link,
+   * all or nothing, and the upload's state dropped. Under the upload's lock, and idempotent:
+   * a finish that comes again (the client retried, or asked by HEAD after a crash) finds the
+   * file recorded. A failure takes the whole upload with it, as for POST /v1/files.
+   */
+  async function finish (request: FastifyRequest, upload: Upload): Promise<Record<string, string>> {
+    const fileId = fileIdOf(upload.id) ?? ''
+    const lock = uploadLocker.newLock(upload.id)
+    // The finish cannot stop half-way: a request asking for the lock waits for it.
+    await lock.lock(new AbortController().signal, () => {})
+    try {
+      const recorded = await linkStore.getFile(fileId)
+      if (recorded !== null) {
+        await uploadStore.forget(upload.id)
+        return { [FILE_ID_HEADER]: fileId, 'Cache-Control': 'no-store' }
+      }
+      const { owner, options } = keptOptions(upload)
+      const size = upload.size ?? upload.offset
+      let sha256: string
+      try {
+        sha256 = size === 0 ? await storeEmpty(upload, options) : await hashOf(upload.id)
+      } catch (err) {
+        fastify.audit(request, 'file.upload_failed', { fileId, bytes: size, reason: (err as { code?: string }).code ?? 'error' })
+        throw err
+      }
+      const { view } = await recordFile(request, {
+        quota: new QuotaHold(request, owner),
+        id: fileId,
+        owner,
+        key: upload.id,
+        stored: { filename: options.filename, contentType: options.contentType, size, sha256 },
+        retention: options.retention,
+        link: options.share ? { ttl: options.ttl, maxDownloads: options.maxDownloads } : undefined
+      })
+      await uploadStore.forget(upload.id).catch((err: unknown) => { request.log.warn({ err, fileId }, 'upload state not dropped: the sweeper drops it at expiry') })
+      return {
+        [FILE_ID_HEADER]: fileId,
+        ...(view.link === undefined ? {} : { [LINK_ID_HEADER]: view.link.id, [LINK_URL_HEADER]: view.link.url }),
+        'Cache-Control': 'no-store'
+      }
+    } catch (err) {
+      // Nothing half-written: no object without its record.
+      await uploadStore.remove(upload.id).catch((e: unknown) => { request.log.error({ err: e, fileId }, 'failed upload not removed: the sweeper removes it at expiry') })
+      throw err
+    } finally {
+      await lock.unlock().catch((err: unknown) => { request.log.warn({ err, fileId }, 'upload lock not released: it lapses with its lease') })
+    }
+  }
+
+  /** The SHA-256 of a finished upload's object, read back once (its parts may have come through several instances). */
+  async function hashOf (id: string): Promise<string> {
+    const hash = createHash('sha256')
+    await pipeline(await uploadStore.open(id), hash)
+    return hash.digest('hex')
+  }
+
+  /**
+   * An upload of no bytes never wrote a part (S3 completes a multipart upload only with one):
+   * the empty object is stored as POST /v1/files stores it, and the upload's own state goes.
+   */
+  async function storeEmpty (upload: Upload, options: UploadOptions): Promise<string> {
+    await uploadStore.remove(upload.id)
+    await objectStore.put(upload.id, Readable.from([]), { contentType: options.contentType, filename: options.filename })
+    return EMPTY_SHA256
+  }
+
+  /** Hands the request to tus, and its answer back to Fastify (its hooks, its error handler). */
+  async function handOver (request: FastifyRequest, reply: FastifyReply, context: Omit<Context, 'request'> = {}): Promise<FastifyReply> {
+    const req = new NodeRequest({ req: request.raw, res: reply.raw }) as unknown as Request
+    const ctx: Context = { request, ...context }
+    contexts.set(req, ctx)
+    // The end of the shutdown grace ends a PATCH still running: tus keeps what it received,
+    // and the client resumes elsewhere.
+    const onShutdown = (): void => { request.raw.destroy(fastify.graceOver.reason as Error) }
+    fastify.graceOver.addEventListener('abort', onShutdown, { once: true })
+    let response: Response
+    try {
+      response = await tus.handleWeb(req)
+    } finally {
+      fastify.graceOver.removeEventListener('abort', onShutdown)
+    }
+    if (ctx.error !== undefined) throw ctx.error
+    reply.code(response.status)
+    response.headers.forEach((value, name) => { if (name !== 'content-length') reply.header(name, value) })
+    const body = await response.text()
+    return await reply.send(body === '' ? undefined : body)
+  }
+
+  /**
+   * HEAD of an upload tus no longer knows: finished and recorded, it answers as a finished
+   * upload with its file's id, so that a client that lost the last response still learns it.
+   * HEAD of a finished upload whose file is not recorded yet (its instance stopped before)
+   * finishes it now. Anything else is tus's.
+   */
+  async function finishedUpload (request: FastifyRequest, fileId: string): Promise<Record<string, string> | null> {
+    const id = uploadIdOf(fileId)
+    const owner = await uploadStore.ownerOf(id)
+    if (owner === null) {
+      const file = await linkStore.getFile(fileId)
+      if (file === null || file.owner !== ownerOf(request)) return null
+      return { 'Upload-Offset': String(file.size), 'Upload-Length': String(file.size), [FILE_ID_HEADER]: fileId }
+    }
+    if (owner !== ownerOf(request)) return null
+    const upload = await uploadStore.getUpload(id)
+    if (upload.size === undefined || upload.offset !== upload.size) return null
+    return { 'Upload-Offset': String(upload.size), 'Upload-Length': String(upload.size), ...await finish(request, upload) }
+  }
+
+  const common = { scope: 'files:write' as const }
+  const schema = { tags: ['uploads'], headers: TusHeadersSchema, querystring: NoQuerySchema }
+
+  fastify.options('/uploads', {
+    config: common,
+    schema: { ...schema, summary: 'tus: the server\'s version, extensions and Tus-Max-Size', response: { 204: Type.Null(), ...errorResponses } }
+  }, async (request, reply) => await handOver(request, reply))
+
+  fastify.post('/uploads', {
+    config: { ...common, rateLimit: fastify.rateLimits.upload, streamsBody: true },
+    schema: {
+      ...schema,
+      summary: 'tus: create an upload (Upload-Length or Upload-Defer-Length: 1; Upload-Metadata), optionally with its first bytes',
+      response: { 201: Type.Null({ description: 'Created: Location is the upload\'s URL; finished at once, the Linkgate-File-Id (and link) headers' }), ...tusResponses }
+    }
+  }, async (request, reply) => {
+    const fileId = newId()
+    return await withUploadSlot(request, ownerOf(request), fileId, async () => await handOver(request, reply, { fileId }))
+  })
+
+  fastify.head('/uploads/:id', {
+    config: common,
+    schema: { ...schema, params: UploadParamsSchema, summary: 'tus: where to resume (Upload-Offset, Upload-Length)', response: { 200: Type.Null(), ...tusResponses } }
+  }, async (request, reply) => {
+    const finished = await finishedUpload(request, request.params.id)
+    if (finished === null) return await handOver(request, reply)
+    return await reply.code(200).headers({ ...finished, 'Tus-Resumable': TUS_RESUMABLE, 'Cache-Control': 'no-store' }).send()
+  })
+
+  fastify.patch('/uploads/:id', {
+    config: { ...common, streamsBody: true },
+    schema: {
+      ...schema,
+      params: UploadParamsSchema,
+      summary: 'tus: append bytes at Upload-Offset (Content-Type: application/offset+octet-stream)',
+      response: { 204: Type.Null({ description: 'Stored: Upload-Offset is the new offset; the last one carries the Linkgate-File-Id (and link) headers' }), ...tusResponses }
+    }
+  }, async (request, reply) => {
+    return await withUploadSlot(request, ownerOf(request), request.params.id, async () => await handOver(request, reply))
+  })
+
+  fastify.delete('/uploads/:id', {
+    config: common,
+    schema: { ...schema, params: UploadParamsSchema, summary: 'tus: terminate an unfinished upload; nothing of it remains', response: { 204: Type.Null(), ...tusResponses } }
+  }, async (request, reply) => await handOver(request, reply))
+}
+
+export default uploadsRoute
