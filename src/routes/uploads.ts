@@ -85,7 +85,7 @@ const uploadsRoute: FastifyPluginAsyncTypebox = async (fastify) => {
       if (await uploadStore.ownerOf(id) !== ownerOf(contextOf(req).request)) throw ERRORS.FILE_NOT_FOUND
     },
     onUploadCreate: async (req, upload) => ({ metadata: createMetadata(contextOf(req).request, upload) }),
-    onUploadFinish: async (req, upload) => ({ headers: await finish(contextOf(req).request, upload) }),
+    onUploadFinish: async (req, upload) => ({ headers: await finish(contextOf(req).request, upload.id, upload) }),
     // The gateway's own refusals and failures answer as every /v1 route does (problem+json);
     // tus's protocol errors stay tus's.
     onResponseError: (req, err) => {
@@ -137,17 +137,19 @@ const uploadsRoute: FastifyPluginAsyncTypebox = async (fastify) => {
    * a finish that comes again (the client retried, or asked by HEAD after a crash) finds the
    * file recorded. A failure takes the whole upload with it, as for POST /v1/files.
    */
-  async function finish (request: FastifyRequest, upload: Upload): Promise<Record<string, string>> {
-    const fileId = fileIdOf(upload.id) ?? ''
-    const lock = uploadLocker.newLock(upload.id)
+  async function finish (request: FastifyRequest, id: string, finished?: Upload): Promise<Record<string, string>> {
+    const fileId = fileIdOf(id) ?? ''
+    const lock = uploadLocker.newLock(id)
     // The finish cannot stop half-way: a request asking for the lock waits for it.
     await lock.lock(new AbortController().signal, () => {})
+    let upload: Upload | undefined
     try {
       const recorded = await linkStore.getFile(fileId)
       if (recorded !== null) {
-        await uploadStore.forget(upload.id)
+        await uploadStore.forget(id)
         return { [FILE_ID_HEADER]: fileId, 'Cache-Control': 'no-store' }
       }
+      upload = finished ?? await uploadStore.getUpload(id)
       const { owner, options } = keptOptions(upload)
       const size = upload.size ?? upload.offset
       let sha256: string
@@ -174,7 +176,7 @@ const uploadsRoute: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     } catch (err) {
       // Nothing half-written: no object without its record.
-      await uploadStore.remove(upload.id).catch((e: unknown) => { request.log.error({ err: e, fileId }, 'failed upload not removed: the sweeper removes it at expiry') })
+      if (upload !== undefined) await uploadStore.remove(upload.id).catch((e: unknown) => { request.log.error({ err: e, fileId }, 'failed upload not removed: the sweeper removes it at expiry') })
       throw err
     } finally {
       await lock.unlock().catch((err: unknown) => { request.log.warn({ err, fileId }, 'upload lock not released: it lapses with its lease') })
@@ -198,8 +200,8 @@ const uploadsRoute: FastifyPluginAsyncTypebox = async (fastify) => {
     return EMPTY_SHA256
   }
 
-  /** Hands the request to tus, and its answer back to Fastify (its hooks, its error handler). */
-  async function handOver (request: FastifyRequest, reply: FastifyReply, context: Omit<Context, 'request'> = {}): Promise<FastifyReply> {
+  /** Hands the request to tus; the gateway's own errors are thrown, for Fastify's error handler. */
+  async function runTus (request: FastifyRequest, reply: FastifyReply, context: Omit<Context, 'request'> = {}): Promise<Response> {
     const req = new NodeRequest({ req: request.raw, res: reply.raw }) as unknown as Request
     const ctx: Context = { request, ...context }
     contexts.set(req, ctx)
@@ -207,37 +209,44 @@ const uploadsRoute: FastifyPluginAsyncTypebox = async (fastify) => {
     // and the client resumes elsewhere.
     const onShutdown = (): void => { request.raw.destroy(fastify.graceOver.reason as Error) }
     fastify.graceOver.addEventListener('abort', onShutdown, { once: true })
-    let response: Response
     try {
-      response = await tus.handleWeb(req)
+      const response = await tus.handleWeb(req)
+      if (ctx.error !== undefined) throw ctx.error
+      return response
     } finally {
       fastify.graceOver.removeEventListener('abort', onShutdown)
     }
-    if (ctx.error !== undefined) throw ctx.error
+  }
+
+  /** Sends tus's answer through Fastify (its hooks, the shutdown's Connection: close). */
+  async function send (reply: FastifyReply, response: Response, headers: Record<string, string> = {}): Promise<FastifyReply> {
     reply.code(response.status)
     response.headers.forEach((value, name) => { if (name !== 'content-length') reply.header(name, value) })
+    reply.headers(headers)
     const body = await response.text()
     return await reply.send(body === '' ? undefined : body)
   }
 
+  async function handOver (request: FastifyRequest, reply: FastifyReply, context: Omit<Context, 'request'> = {}): Promise<FastifyReply> {
+    return await send(reply, await runTus(request, reply, context))
+  }
+
   /**
-   * HEAD of an upload tus no longer knows: finished and recorded, it answers as a finished
-   * upload with its file's id, so that a client that lost the last response still learns it.
-   * HEAD of a finished upload whose file is not recorded yet (its instance stopped before)
-   * finishes it now. Anything else is tus's.
+   * HEAD of a finished upload tells its file too, so that a client that lost the last
+   * response still learns it: recorded, from the file (the upload's state is gone by then);
+   * not yet (its instance stopped before), by finishing it now.
    */
-  async function finishedUpload (request: FastifyRequest, fileId: string): Promise<Record<string, string> | null> {
-    const id = uploadIdOf(fileId)
-    const owner = await uploadStore.ownerOf(id)
-    if (owner === null) {
+  async function head (request: FastifyRequest, reply: FastifyReply, fileId: string): Promise<FastifyReply> {
+    const response = await runTus(request, reply)
+    if (response.status === 404) {
       const file = await linkStore.getFile(fileId)
-      if (file === null || file.owner !== ownerOf(request)) return null
-      return { 'Upload-Offset': String(file.size), 'Upload-Length': String(file.size), [FILE_ID_HEADER]: fileId }
+      if (file === null || file.owner !== ownerOf(request)) return await send(reply, response)
+      const size = String(file.size)
+      return await reply.code(200).headers({ 'Tus-Resumable': TUS_RESUMABLE, 'Upload-Offset': size, 'Upload-Length': size, [FILE_ID_HEADER]: fileId, 'Cache-Control': 'no-store' }).send()
     }
-    if (owner !== ownerOf(request)) return null
-    const upload = await uploadStore.getUpload(id)
-    if (upload.size === undefined || upload.offset !== upload.size) return null
-    return { 'Upload-Offset': String(upload.size), 'Upload-Length': String(upload.size), ...await finish(request, upload) }
+    const length = response.headers.get('upload-length')
+    if (response.status !== 200 || length === null || response.headers.get('upload-offset') !== length) return await send(reply, response)
+    return await send(reply, response, await finish(request, uploadIdOf(fileId)))
   }
 
   const common = { scope: 'files:write' as const }
@@ -262,12 +271,8 @@ const uploadsRoute: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.head('/uploads/:id', {
     config: common,
-    schema: { ...schema, params: UploadParamsSchema, summary: 'tus: where to resume (Upload-Offset, Upload-Length)', response: { 200: Type.Null(), ...tusResponses } }
-  }, async (request, reply) => {
-    const finished = await finishedUpload(request, request.params.id)
-    if (finished === null) return await handOver(request, reply)
-    return await reply.code(200).headers({ ...finished, 'Tus-Resumable': TUS_RESUMABLE, 'Cache-Control': 'no-store' }).send()
-  })
+    schema: { ...schema, params: UploadParamsSchema, summary: 'tus: where to resume (Upload-Offset, Upload-Length); a finished upload\'s file (Linkgate-File-Id)', response: { 200: Type.Null(), ...tusResponses } }
+  }, async (request, reply) => await head(request, reply, request.params.id))
 
   fastify.patch('/uploads/:id', {
     config: { ...common, streamsBody: true },

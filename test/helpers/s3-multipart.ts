@@ -29,7 +29,8 @@ export function addMultipartListing (server: S3rver, directory: string, bucket: 
     const dir = uploadDir(uploadId)
     const names = dir === null ? null : await readdir(dir).catch(() => null)
     if (dir === null || names === null) return noSuchUpload(ctx, uploadId)
-    const parts = await Promise.all(names.filter((n) => /^[0-9]+$/.test(n)).map(Number).sort((a, b) => a - b).map(async (n) => {
+    // A part is listed once it is whole: s3rver writes its .md5 last.
+    const parts = await Promise.all(names.filter((n) => /^[0-9]+$/.test(n) && names.includes(`${n}.md5`)).map(Number).sort((a, b) => a - b).map(async (n) => {
       const [info, md5] = await Promise.all([stat(join(dir, String(n))), readFile(join(dir, `${n}.md5`), 'utf8')])
       return `<Part><PartNumber>${n}</PartNumber><LastModified>${info.mtime.toISOString()}</LastModified><ETag>&quot;${md5}&quot;</ETag><Size>${info.size}</Size></Part>`
     }))

@@ -22,7 +22,7 @@ const s3 = await startS3(t)
 async function listeningApp (t: Test, overrides: Partial<Config> = {}): Promise<TestApp & { base: string }> {
   const port = await freePort()
   const base = `http://127.0.0.1:${port}`
-  const built = await buildTestApp(t, { redis, s3 }, { publicUrl: base, maxUploadBytes: 100 * MiB, ...overrides })
+  const built = await buildTestApp(t, { redis, s3, ...(process.env.TUS_DEBUG === undefined ? {} : { logger: { level: 'debug' } }) }, { publicUrl: base, maxUploadBytes: 100 * MiB, ...overrides })
   await built.app.listen({ host: '127.0.0.1', port })
   return { ...built, base }
 }
@@ -41,7 +41,8 @@ async function tusUpload (data: Buffer, options: UploadOptions & { onPatch?: (re
       ...rest,
       onBeforeRequest: (req) => { if (req.getMethod() === 'PATCH') onPatch?.(req) },
       onSuccess: ({ lastResponse }) => { resolve({ url: upload.url ?? '', response: lastResponse }) },
-      onError: reject
+      // The upload URL, to resume with.
+      onError: (err) => { reject(Object.assign(err, { url: upload.url })) }
     })
     upload.start()
   }), 120_000)
@@ -68,8 +69,167 @@ t.test('a small upload: the file record, the object, the headers of the last res
   t.match(file, { id: fileId, filename: 'notes é.txt', contentType: 'text/plain; charset=utf-8', size: data.length, sha256: sha256(data) })
   t.ok((await s3.getObject(`files/${fileId}`))?.equals(data), 'the object holds the bytes')
   t.same((await s3.listKeys()).filter((k) => k.includes(fileId ?? '-')), [`files/${fileId}`], 'nothing but the object remains')
-  t.same(await s3.listUploads(), [], 'no multipart upload in progress')
+  t.same((await s3.listUploads()).filter((k) => k.includes(fileId ?? '-')), [], 'no multipart upload in progress')
   await app.flushAudit()
   const events = (await auditEvents(config)).filter((e) => e.fileId === fileId).map((e) => e.event)
   t.same(events, ['upload.created', 'file.uploaded', 'link.created'])
+})
+
+/** Options that cut the first PATCH's connection (its socket destroyed) once `at` bytes are sent. */
+function cutAt (at: number): Pick<UploadOptions, 'onProgress'> & { onPatch: (req: HttpRequest) => void, cut: () => boolean } {
+  let patch: HttpRequest | undefined
+  let done = false
+  return {
+    onPatch: (req) => { patch = req },
+    onProgress: (sent) => {
+      if (done || sent < at) return
+      done = true
+      ;(patch?.getUnderlyingObject() as { socket?: { destroy: () => void } } | undefined)?.socket?.destroy()
+    },
+    cut: () => done
+  }
+}
+
+/** Starts an upload that is cut mid-way; resolves with its URL. */
+async function cutUpload (t: Test, data: Buffer, options: UploadOptions): Promise<string> {
+  const cut = cutAt(data.length / 2)
+  const failed = await tusUpload(data, { ...options, ...cut }).then(() => null, (err: Error & { url?: string }) => err)
+  t.ok(cut.cut(), 'the connection was cut mid-way')
+  t.ok(failed, 'the client saw the connection fail')
+  return failed?.url ?? ''
+}
+
+const tus = { 'tus-resumable': '1.0.0' }
+
+t.test('64 MiB, the connection cut mid-way, resumed: byte-exact, and the record has its sha256', async (t) => {
+  const { app, auth, base } = await listeningApp(t)
+  const data = randomBytes(64 * MiB)
+  const authorization = auth('alice')
+  const url = await cutUpload(t, data, { endpoint: `${base}/v1/uploads`, headers: { authorization }, metadata: { filename: 'big.bin' } })
+  const head = await app.inject({ method: 'HEAD', url: new URL(url).pathname, headers: { ...tus, authorization } })
+  t.equal(head.statusCode, 200)
+  const offset = Number(head.headers['upload-offset'])
+  t.ok(offset > 0 && offset < data.length, `part of it was kept (${offset} bytes)`)
+  t.equal(Number(head.headers['upload-length']), data.length)
+  const { response } = await tusUpload(data, { uploadUrl: url, headers: { authorization } })
+  const fileId = response.getHeader('linkgate-file-id') ?? ''
+  t.equal(url.split('/').pop(), fileId)
+  const object = await s3.getObject(`files/${fileId}`)
+  t.equal(object === null ? null : sha256(object), sha256(data), 'the object is byte-exact')
+  const file = (await app.inject({ url: `/v1/files/${fileId}`, headers: { authorization } })).json()
+  t.equal(file.sha256, sha256(data), "the record's sha256")
+  t.equal(file.size, data.length)
+  t.same((await s3.listKeys()).filter((k) => k.includes(fileId)), [`files/${fileId}`], 'nothing but the object remains')
+  t.same((await s3.listUploads()).filter((k) => k.includes(fileId)), [])
+})
+
+t.test('two instances on one Redis: created through A, cut, resumed through B', async (t) => {
+  const a = await listeningApp(t)
+  const b = await listeningApp(t)
+  const data = randomBytes(20 * MiB)
+  const authorization = a.auth('carol')
+  const url = await cutUpload(t, data, { endpoint: `${a.base}/v1/uploads`, headers: { authorization }, metadata: { filename: 'ab.bin' } })
+  const onB = `${b.base}${new URL(url).pathname}`
+  const { response } = await tusUpload(data, { uploadUrl: onB, headers: { authorization } })
+  const fileId = response.getHeader('linkgate-file-id') ?? ''
+  const object = await s3.getObject(`files/${fileId}`)
+  t.equal(object === null ? null : sha256(object), sha256(data), 'byte-exact')
+  t.equal((await a.app.inject({ url: `/v1/files/${fileId}`, headers: { authorization } })).json().sha256, sha256(data), 'A reads the record B wrote')
+})
+
+t.test('an upload is its creator\'s: for anyone else it does not exist (404, as an unknown one)', async (t) => {
+  const { app, auth } = await listeningApp(t)
+  const alice = auth('alice')
+  const bob = auth('bob')
+  const created = await app.inject({ method: 'POST', url: '/v1/uploads', headers: { ...tus, authorization: alice, 'upload-length': '10' } })
+  t.equal(created.statusCode, 201, created.body)
+  const path = new URL(created.headers.location ?? '').pathname
+  const unknown = await app.inject({ method: 'HEAD', url: '/v1/uploads/01arz3ndektsv4rrffq69g5fav', headers: { ...tus, authorization: bob } })
+  t.equal(unknown.statusCode, 404)
+  const answers = [
+    await app.inject({ method: 'HEAD', url: path, headers: { ...tus, authorization: bob } }),
+    await app.inject({ method: 'PATCH', url: path, headers: { ...tus, authorization: bob, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' }, body: 'x'.repeat(10) }),
+    await app.inject({ method: 'DELETE', url: path, headers: { ...tus, authorization: bob } })
+  ]
+  for (const res of answers) {
+    t.equal(res.statusCode, 404, `${res.raw.req.method}`)
+    t.equal(res.body, (await app.inject({ method: res.raw.req.method as 'PATCH', url: '/v1/uploads/01arz3ndektsv4rrffq69g5fav', headers: { ...tus, authorization: bob, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' }, body: 'x' })).body, 'the same answer as for an unknown upload')
+  }
+  const own = await app.inject({ method: 'HEAD', url: path, headers: { ...tus, authorization: alice } })
+  t.equal(own.headers['upload-offset'], '0', "bob's PATCH wrote nothing")
+  const done = await app.inject({ method: 'PATCH', url: path, headers: { ...tus, authorization: alice, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' }, body: '0123456789' })
+  t.equal(done.statusCode, 204)
+  const fileId = done.headers['linkgate-file-id']
+  t.equal((await app.inject({ method: 'HEAD', url: path, headers: { ...tus, authorization: bob } })).statusCode, 404, 'nor once it is a file')
+  const finished = await app.inject({ method: 'HEAD', url: path, headers: { ...tus, authorization: alice } })
+  t.match(finished.headers, { 'upload-offset': '10', 'upload-length': '10', 'linkgate-file-id': fileId }, 'the owner still learns the file of a finished upload')
+  t.equal((await app.inject({ method: 'DELETE', url: path, headers: { ...tus, authorization: alice } })).statusCode, 404, 'a file is not terminated as an upload')
+  t.equal((await s3.getObject(`files/${fileId}`))?.toString(), '0123456789')
+})
+
+t.test('termination: 204, then the upload is gone and nothing of it remains', async (t) => {
+  const { app, auth, config } = await listeningApp(t)
+  const authorization = auth('dave')
+  const created = await app.inject({ method: 'POST', url: '/v1/uploads', headers: { ...tus, authorization, 'upload-length': String(8 * MiB), 'content-type': 'application/offset+octet-stream' }, body: randomBytes(6 * MiB) })
+  t.equal(created.statusCode, 201, 'creation with upload')
+  t.equal(created.headers['upload-offset'], String(6 * MiB))
+  t.ok(created.headers['upload-expires'], 'Upload-Expires (expiration)')
+  const path = new URL(created.headers.location ?? '').pathname
+  const fileId = path.split('/').pop() ?? ''
+  const deleted = await app.inject({ method: 'DELETE', url: path, headers: { ...tus, authorization } })
+  t.equal(deleted.statusCode, 204)
+  t.equal((await app.inject({ method: 'HEAD', url: path, headers: { ...tus, authorization } })).statusCode, 404)
+  t.same((await s3.listKeys()).filter((k) => k.includes(fileId)), [], 'no object, info or part')
+  t.same((await s3.listUploads()).filter((k) => k.includes(fileId)), [], 'the multipart upload is aborted')
+  t.equal((await app.inject({ url: `/v1/files/${fileId}`, headers: { authorization } })).statusCode, 404, 'no record')
+  await app.flushAudit()
+  t.same((await auditEvents(config)).filter((e) => e.fileId === fileId).map((e) => [e.event, e.sub]), [['upload.created', 'dave'], ['upload.terminated', 'dave']])
+})
+
+t.test('Upload-Metadata is checked at creation, before a byte is stored', async (t) => {
+  const { app, auth } = await listeningApp(t, { fileMaxRetention: 3600 })
+  const b64 = (s: string): string => Buffer.from(s).toString('base64')
+  const cases: Array<[string, string]> = [
+    [`filename ${b64('a.txt')},maxDownload ${b64('1')}`, 'LG_BAD_METADATA'],
+    [`ttl ${b64('60')}`, 'LG_BAD_METADATA'],
+    [`share ${b64('yes')}`, 'LG_BAD_METADATA'],
+    [`share ${b64('true')},maxDownloads ${b64('0')}`, 'LG_BAD_METADATA'],
+    [`share ${b64('true')},ttl ${b64('99999999999')}`, 'LG_TTL_TOO_LONG'],
+    [`retention ${b64('7200')}`, 'LG_RETENTION_TOO_LONG'],
+    ['owner ' + b64('alice'), 'LG_BAD_METADATA']
+  ]
+  const before = await s3.listUploads()
+  for (const [metadata, code] of cases) {
+    const res = await app.inject({ method: 'POST', url: '/v1/uploads', headers: { ...tus, authorization: auth('erin'), 'upload-length': '5', 'upload-metadata': metadata, 'content-type': 'application/offset+octet-stream' }, body: 'hello' })
+    t.equal(res.statusCode, 400, metadata)
+    t.equal(res.json().code, code, metadata)
+    t.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8')
+  }
+  t.same(await s3.listUploads(), before, 'nothing was created')
+  const tooBig = await app.inject({ method: 'POST', url: '/v1/uploads', headers: { ...tus, authorization: auth('erin'), 'upload-length': String(101 * MiB) } })
+  t.equal(tooBig.statusCode, 413, 'MAX_UPLOAD_BYTES')
+  const token = await app.inject({ method: 'POST', url: '/v1/tokens', headers: { authorization: auth('erin') }, payload: { name: 'reader', scopes: ['files:read'] } })
+  const readOnly = await app.inject({ method: 'POST', url: '/v1/uploads', headers: { ...tus, authorization: `Bearer ${token.json().token as string}`, 'upload-length': '5' } })
+  t.equal(readOnly.statusCode, 403, 'files:write is needed')
+  t.equal(readOnly.json().code, 'LG_SCOPE')
+  const anonymous = await app.inject({ method: 'POST', url: '/v1/uploads', headers: { ...tus, 'upload-length': '5' } })
+  t.equal(anonymous.statusCode, 401)
+})
+
+t.test('an abandoned upload is removed by the sweeper once it has expired', async (t) => {
+  const { app, auth, config } = await listeningApp(t)
+  const authorization = auth('frank')
+  const created = await app.inject({ method: 'POST', url: '/v1/uploads', headers: { ...tus, authorization, 'upload-length': String(10 * MiB), 'content-type': 'application/offset+octet-stream' }, body: randomBytes(7 * MiB) })
+  t.equal(created.statusCode, 201)
+  const path = new URL(created.headers.location ?? '').pathname
+  const fileId = path.split('/').pop() ?? ''
+  t.ok((await s3.listKeys()).some((k) => k.includes(fileId)), 'its state is in the bucket')
+  await app.sweeper.runOnce()
+  t.equal((await app.inject({ method: 'HEAD', url: path, headers: { ...tus, authorization } })).statusCode, 200, 'not yet expired: kept')
+  await app.sweeper.runOnce(Date.now() + config.uploadExpiry * 1000 + 1000)
+  t.equal((await app.inject({ method: 'HEAD', url: path, headers: { ...tus, authorization } })).statusCode, 404, 'gone')
+  t.same((await s3.listKeys()).filter((k) => k.includes(fileId)), [], 'no object, info or part')
+  t.same((await s3.listUploads()).filter((k) => k.includes(fileId)), [], 'its multipart upload aborted')
+  await app.flushAudit()
+  t.same((await auditEvents(config)).filter((e) => e.fileId === fileId).map((e) => [e.event, e.sub]), [['upload.created', 'frank'], ['upload.expired', 'frank']])
 })
