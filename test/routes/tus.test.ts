@@ -3,15 +3,14 @@
 // ownership, termination, metadata, expiry.
 import { createHash, randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { Upload, type HttpRequest, type HttpResponse, type UploadOptions } from 'tus-js-client'
+import type { UploadOptions } from 'tus-js-client'
 import type { Config } from '../../src/config.js'
 import { MiB, buildTestApp, type TestApp } from '../helpers/app.js'
 import { freePort } from '../helpers/ports.js'
 import { startRedis } from '../helpers/redis.js'
 import { startS3 } from '../helpers/s3.js'
-import { withTimeout } from '../helpers/wait.js'
+import { cutSocket, interruptAt, tusUpload, type TusFailure } from '../helpers/tus.js'
 
 const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex')
 
@@ -25,27 +24,6 @@ async function listeningApp (t: Test, overrides: Partial<Config> = {}): Promise<
   const built = await buildTestApp(t, { redis, s3, ...(process.env.TUS_DEBUG === undefined ? {} : { logger: { level: 'debug' } }) }, { publicUrl: base, maxUploadBytes: 100 * MiB, ...overrides })
   await built.app.listen({ host: '127.0.0.1', port })
   return { ...built, base }
-}
-
-interface Outcome { url: string, response: HttpResponse }
-
-/**
- * Runs a tus-js-client upload of `data` to settle: resolves with the upload URL and the last
- * response, rejects with the client's error. `onPatch` sees each PATCH request as it starts.
- */
-async function tusUpload (data: Buffer, options: UploadOptions & { onPatch?: (req: HttpRequest) => void }): Promise<Outcome> {
-  const { onPatch, ...rest } = options
-  return await withTimeout('the tus upload', new Promise<Outcome>((resolve, reject) => {
-    const upload: Upload = new Upload(data, {
-      retryDelays: null,
-      ...rest,
-      onBeforeRequest: (req) => { if (req.getMethod() === 'PATCH') onPatch?.(req) },
-      onSuccess: ({ lastResponse }) => { resolve({ url: upload.url ?? '', response: lastResponse }) },
-      // The upload URL, to resume with.
-      onError: (err) => { reject(Object.assign(err, { url: upload.url })) }
-    })
-    upload.start()
-  }), 120_000)
 }
 
 async function auditEvents (config: Config): Promise<Array<{ event: string, fileId: string | null, sub: string | null, reason: string | null }>> {
@@ -75,26 +53,11 @@ t.test('a small upload: the file record, the object, the headers of the last res
   t.same(events, ['upload.created', 'file.uploaded', 'link.created'])
 })
 
-/** Options that cut the first PATCH's connection (its socket destroyed) once `at` bytes are sent. */
-function cutAt (at: number): Pick<UploadOptions, 'onProgress'> & { onPatch: (req: HttpRequest) => void, cut: () => boolean } {
-  let patch: HttpRequest | undefined
-  let done = false
-  return {
-    onPatch: (req) => { patch = req },
-    onProgress: (sent) => {
-      if (done || sent < at) return
-      done = true
-      ;(patch?.getUnderlyingObject() as { socket?: { destroy: () => void } } | undefined)?.socket?.destroy()
-    },
-    cut: () => done
-  }
-}
-
 /** Starts an upload that is cut mid-way; resolves with its URL. */
 async function cutUpload (t: Test, data: Buffer, options: UploadOptions): Promise<string> {
-  const cut = cutAt(data.length / 2)
-  const failed = await tusUpload(data, { ...options, ...cut }).then(() => null, (err: Error & { url?: string }) => err)
-  t.ok(cut.cut(), 'the connection was cut mid-way')
+  const cut = interruptAt(data.length / 2, cutSocket)
+  const failed = await tusUpload(data, { ...options, ...cut }).then(() => null, (err: TusFailure) => err)
+  t.ok(cut.happened(), 'the connection was cut mid-way')
   t.ok(failed, 'the client saw the connection fail')
   return failed?.url ?? ''
 }
