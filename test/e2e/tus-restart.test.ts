@@ -23,7 +23,7 @@ t.test('killed mid-upload and restarted: the client resumes, byte-exact', async 
   const data = randomBytes(64 * MiB)
   const authorization = bearer('restart')
 
-  const kill = interruptAt(data.length / 2, () => { first.child.kill('SIGKILL') })
+  const kill = interruptAt(data.length / 4, () => { first.child.kill('SIGKILL') })
   const failed = await tusUpload(data, { endpoint: `${first.base}/v1/uploads`, headers: { authorization }, metadata: { filename: 'restart.bin' }, ...kill })
     .then(() => null, (err: TusFailure) => err)
   t.ok(kill.happened() && failed !== null, 'the upload failed with the process')

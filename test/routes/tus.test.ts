@@ -2,11 +2,12 @@
 // over real sockets: uploads that resume after a cut connection, through another instance,
 // ownership, termination, metadata, expiry.
 import { createHash, randomBytes } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import type { UploadOptions } from 'tus-js-client'
 import type { Config } from '../../src/config.js'
-import { MiB, buildTestApp, type TestApp } from '../helpers/app.js'
+import { MiB, buildTestApp, type TestApp, type TestDeps } from '../helpers/app.js'
 import { freePort } from '../helpers/ports.js'
 import { startRedis } from '../helpers/redis.js'
 import { startS3 } from '../helpers/s3.js'
@@ -18,10 +19,10 @@ const redis = await startRedis(t)
 const s3 = await startS3(t)
 
 /** An app on a real port, whose PUBLIC_URL is where it listens (tus clients follow Location). */
-async function listeningApp (t: Test, overrides: Partial<Config> = {}): Promise<TestApp & { base: string }> {
+async function listeningApp (t: Test, overrides: Partial<Config> = {}, deps: TestDeps = { redis, s3 }): Promise<TestApp & { base: string }> {
   const port = await freePort()
   const base = `http://127.0.0.1:${port}`
-  const built = await buildTestApp(t, { redis, s3, ...(process.env.TUS_DEBUG === undefined ? {} : { logger: { level: 'debug' } }) }, { publicUrl: base, maxUploadBytes: 100 * MiB, ...overrides })
+  const built = await buildTestApp(t, deps, { publicUrl: base, maxUploadBytes: 100 * MiB, ...overrides })
   await built.app.listen({ host: '127.0.0.1', port })
   return { ...built, base }
 }
@@ -55,7 +56,8 @@ t.test('a small upload: the file record, the object, the headers of the last res
 
 /** Starts an upload that is cut mid-way; resolves with its URL. */
 async function cutUpload (t: Test, data: Buffer, options: UploadOptions): Promise<string> {
-  const cut = interruptAt(data.length / 2, cutSocket)
+  // A quarter in: the bytes the socket buffers still hold must not make it the whole upload.
+  const cut = interruptAt(data.length / 4, cutSocket)
   const failed = await tusUpload(data, { ...options, ...cut }).then(() => null, (err: TusFailure) => err)
   t.ok(cut.happened(), 'the connection was cut mid-way')
   t.ok(failed, 'the client saw the connection fail')
@@ -195,4 +197,24 @@ t.test('an abandoned upload is removed by the sweeper once it has expired', asyn
   t.same((await s3.listUploads()).filter((k) => k.includes(fileId)), [], 'its multipart upload aborted')
   await app.flushAudit()
   t.same((await auditEvents(config)).filter((e) => e.fileId === fileId).map((e) => [e.event, e.sub]), [['upload.created', 'frank'], ['upload.expired', 'frank']])
+})
+
+t.test('embedded mode (a local directory, no Redis): cut, resumed, byte-exact; an abandoned one expires', async (t) => {
+  const { app, auth, base, config } = await listeningApp(t, {}, {})
+  const data = randomBytes(48 * MiB)
+  const authorization = auth('grace')
+  const url = await cutUpload(t, data, { endpoint: `${base}/v1/uploads`, headers: { authorization }, metadata: { filename: 'local.bin' } })
+  const { response } = await tusUpload(data, { uploadUrl: url, headers: { authorization } })
+  const fileId = response.getHeader('linkgate-file-id') ?? ''
+  t.equal(sha256(await readFile(join(config.dataDir, 'objects', 'files', fileId))), sha256(data), 'the object is byte-exact')
+  t.equal((await app.inject({ url: `/v1/files/${fileId}`, headers: { authorization } })).json().sha256, sha256(data))
+  t.same(await readdir(join(config.dataDir, 'uploads')), [], "the upload's state is dropped")
+
+  const created = await app.inject({ method: 'POST', url: '/v1/uploads', headers: { ...tus, authorization, 'upload-length': '100', 'content-type': 'application/offset+octet-stream' }, body: 'x'.repeat(40) })
+  t.equal(created.statusCode, 201)
+  const abandoned = new URL(created.headers.location ?? '').pathname
+  await app.sweeper.runOnce(Date.now() + config.uploadExpiry * 1000 + 1000)
+  t.equal((await app.inject({ method: 'HEAD', url: abandoned, headers: { ...tus, authorization } })).statusCode, 404)
+  t.same(await readdir(join(config.dataDir, 'uploads')), [], 'its state is gone')
+  t.same(await readdir(join(config.dataDir, 'objects', 'files')), [fileId], 'and its bytes; the finished file stays')
 })
