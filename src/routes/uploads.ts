@@ -42,8 +42,20 @@ const TusHeadersSchema = Type.Object({
   'upload-metadata': Type.Optional(Type.String({ maxLength: 8192, description: 'filename, filetype, share, ttl, maxDownloads, retention: base64 values, comma-separated' }))
 }, { additionalProperties: true })
 const NoQuerySchema = Type.Object({}, { additionalProperties: false })
-const TusText = { description: 'A tus error, as text', content: { 'text/plain': { schema: Type.String() } } }
-const tusResponses = { ...errorResponses, 403: TusText, 409: TusText, 410: TusText, 412: TusText, 413: ProblemResponse, 502: ProblemResponse }
+/** tus's own protocol errors are text; the gateway's (authentication, scope, metadata, limits) are problems. */
+const tusText = (description: string): object => ({ description, content: { 'text/plain': { schema: Type.String() } } })
+const tusOrProblem = (description: string): object => ({ description, content: { ...ProblemResponse.content, 'text/plain': { schema: Type.String() } } })
+const TUS_ERRORS = {
+  400: tusOrProblem('A bad tus request (text), or bad Upload-Metadata (problem, LG_BAD_METADATA)'),
+  403: tusOrProblem('A PATCH without Upload-Offset or Content-Type (text), or a credential without the scope (problem)'),
+  404: tusOrProblem('No such upload, or someone else\'s (text, the same answer)'),
+  409: tusText('Upload-Offset is not where the upload is'),
+  410: tusText('The upload has expired (UPLOAD_EXPIRY)'),
+  412: tusText('Tus-Resumable is missing or not 1.0.0'),
+  413: tusOrProblem('Over MAX_UPLOAD_BYTES (Tus-Max-Size)')
+}
+const tusResponses = <S extends keyof typeof TUS_ERRORS>(...statuses: S[]): object =>
+  ({ ...errorResponses, 502: ProblemResponse, ...Object.fromEntries(statuses.map((status) => [status, TUS_ERRORS[status]])) })
 
 const uploadsRoute: FastifyPluginAsyncTypebox = async (fastify) => {
   const { config, uploadStore, uploadLocker, linkStore, objectStore } = fastify
@@ -262,7 +274,7 @@ const uploadsRoute: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       ...schema,
       summary: 'tus: create an upload (Upload-Length or Upload-Defer-Length: 1; Upload-Metadata), optionally with its first bytes',
-      response: { 201: Type.Null({ description: 'Created: Location is the upload\'s URL; finished at once, the Linkgate-File-Id (and link) headers' }), ...tusResponses }
+      response: { 201: Type.Null({ description: 'Created: Location is the upload\'s URL; finished at once, the Linkgate-File-Id (and link) headers' }), ...tusResponses(400, 403, 412, 413) }
     }
   }, async (request, reply) => {
     const fileId = newId()
@@ -271,7 +283,7 @@ const uploadsRoute: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.head('/uploads/:id', {
     config: common,
-    schema: { ...schema, params: UploadParamsSchema, summary: 'tus: where to resume (Upload-Offset, Upload-Length); a finished upload\'s file (Linkgate-File-Id)', response: { 200: Type.Null(), ...tusResponses } }
+    schema: { ...schema, params: UploadParamsSchema, summary: 'tus: where to resume (Upload-Offset, Upload-Length); a finished upload\'s file (Linkgate-File-Id)', response: { 200: Type.Null({ description: 'Upload-Offset and Upload-Length; finished, Linkgate-File-Id' }), ...tusResponses(404, 410, 412) } }
   }, async (request, reply) => await head(request, reply, request.params.id))
 
   fastify.patch('/uploads/:id', {
@@ -280,7 +292,7 @@ const uploadsRoute: FastifyPluginAsyncTypebox = async (fastify) => {
       ...schema,
       params: UploadParamsSchema,
       summary: 'tus: append bytes at Upload-Offset (Content-Type: application/offset+octet-stream)',
-      response: { 204: Type.Null({ description: 'Stored: Upload-Offset is the new offset; the last one carries the Linkgate-File-Id (and link) headers' }), ...tusResponses }
+      response: { 204: Type.Null({ description: 'Stored: Upload-Offset is the new offset; the last one carries the Linkgate-File-Id (and link) headers' }), ...tusResponses(400, 403, 404, 409, 410, 412, 413) }
     }
   }, async (request, reply) => {
     return await withUploadSlot(request, ownerOf(request), request.params.id, async () => await handOver(request, reply))
@@ -288,7 +300,7 @@ const uploadsRoute: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.delete('/uploads/:id', {
     config: common,
-    schema: { ...schema, params: UploadParamsSchema, summary: 'tus: terminate an unfinished upload; nothing of it remains', response: { 204: Type.Null(), ...tusResponses } }
+    schema: { ...schema, params: UploadParamsSchema, summary: 'tus: terminate an unfinished upload; nothing of it remains', response: { 204: Type.Null(), ...tusResponses(400, 404, 412) } }
   }, async (request, reply) => await handOver(request, reply))
 }
 
