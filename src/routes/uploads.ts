@@ -144,7 +144,7 @@ const uploadsRoute: FastifyPluginAsyncTypebox = async (fastify) => {
 
   /**
    * A finished upload becomes a file: its bytes read back from the store once and hashed
-   * (docs/decisions/0010-sha256-of-resumable-uploads.md), then the record and its link,
+   * (docs/decisions/0011-sha256-of-resumable-uploads.md), then the record and its link,
    * all or nothing, and the upload's state dropped. Under the upload's lock, and idempotent:
    * a finish that comes again (the client retried, or asked by HEAD after a crash) finds the
    * file recorded. A failure takes the whole upload with it, as for POST /v1/files.
