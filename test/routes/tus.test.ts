@@ -108,6 +108,7 @@ t.test('an upload is its creator\'s: for anyone else it does not exist (404, as 
   const bob = auth('bob')
   const created = await app.inject({ method: 'POST', url: '/v1/uploads', headers: { ...tus, authorization: alice, 'upload-length': '10' } })
   t.equal(created.statusCode, 201, created.body)
+  t.equal(created.headers['access-control-allow-origin'], undefined, 'no CORS')
   const path = new URL(created.headers.location ?? '').pathname
   const unknown = await app.inject({ method: 'HEAD', url: '/v1/uploads/01arz3ndektsv4rrffq69g5fav', headers: { ...tus, authorization: bob } })
   t.equal(unknown.statusCode, 404)
