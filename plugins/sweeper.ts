@@ -9,7 +9,7 @@ import { ERRORS } from '@tus/utils'
 import fp from 'fastify-plugin'
 import { releaseQuota } from '../src/intake.js'
 import { ORPHANS, objectKey } from '../src/stores/object-store.js'
-import { OWNER, fileIdOf } from '../src/stores/upload-store.js'
+import { OWNER, fileIdOf, reservedBy } from '../src/stores/upload-store.js'
 
 const LEASE_MS = 5 * 60 * 1000
 const BATCH = 100
@@ -44,7 +44,7 @@ export default fp(async function sweeperPlugin (fastify) {
 
   /**
    * Resumable uploads past their expiry: an unfinished one is removed (its S3 multipart upload
-   * aborted, its state dropped) and audited as upload.expired; a finished one whose file is
+   * aborted, its state dropped), audited as upload.expired, and gives its quota back; a finished one whose file is
    * recorded only loses its state. Under the upload's lock, so that a finish in progress
    * completes first. Idempotent, so instances may race.
    */
@@ -62,7 +62,11 @@ export default fp(async function sweeperPlugin (fastify) {
           if (err === ERRORS.FILE_NOT_FOUND) return false
           throw err
         })
-        if (removed) fastify.audit(null, 'upload.expired', { fileId, sub: upload.metadata?.[OWNER] ?? null })
+        if (!removed) continue
+        const owner = upload.metadata?.[OWNER] ?? null
+        fastify.audit(null, 'upload.expired', { fileId, sub: owner })
+        // What its creation reserved of its owner's quota goes back.
+        if (owner !== null) await releaseQuota(usageStore, fastify.log, owner, reservedBy(upload))
       } finally {
         await lock.unlock()
       }

@@ -1,7 +1,8 @@
 // /v1/uploads: resumable uploads, tus 1.0 (core, creation, creation-with-upload,
 // creation-defer-length, termination, expiration), spoken by @tus/server inside the /v1
 // scope: authenticated, scope files:write, the caller's upload budget (creation) or API
-// budget (the rest), an UPLOAD_CONCURRENCY slot while bytes flow, MAX_UPLOAD_BYTES. An upload
+// budget (the rest), an UPLOAD_CONCURRENCY slot while bytes flow, MAX_UPLOAD_BYTES, and the
+// owner's quota (reserved at creation, for its whole length when that is known). An upload
 // is its creator's alone (its owner is set here, at creation): for anyone else it does not
 // exist. Once the last byte is in, the same file record as POST /v1/files is written (and its
 // link): see finish().
@@ -19,10 +20,11 @@ import { checkTtl } from '../domain/link-policy.js'
 import { uploadOptions, type UploadOptions } from '../domain/upload-metadata.js'
 import { HttpError, badRequest } from '../errors.js'
 import { ownerOf, requireScope } from '../identity.js'
-import { QuotaHold, recordFile, withUploadSlot } from '../intake.js'
+import { QuotaHold, recordFile, releaseQuota, reserveQuota, withUploadSlot } from '../intake.js'
 import { ProblemResponse, errorResponses } from '../schemas.js'
 import { storeError } from '../stores/s3-object-store.js'
-import { OWNER, fileIdOf, uploadIdOf } from '../stores/upload-store.js'
+import { OWNER, QUOTA_BYTES, QUOTA_FILES, fileIdOf, reservedBy, uploadIdOf } from '../stores/upload-store.js'
+import type { Usage } from '../stores/usage-store.js'
 
 /** Response headers of a finished upload, which a tus client reads from its last response. */
 export const FILE_ID_HEADER = 'Linkgate-File-Id'
@@ -58,15 +60,19 @@ const tusResponses = <S extends keyof typeof TUS_ERRORS>(...statuses: S[]): obje
   ({ ...errorResponses, 502: ProblemResponse, ...Object.fromEntries(statuses.map((status) => [status, TUS_ERRORS[status]])) })
 
 const uploadsRoute: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { config, uploadStore, uploadLocker, linkStore, objectStore } = fastify
+  const { config, uploadStore, uploadLocker, linkStore, objectStore, usageStore } = fastify
 
   // PATCH bodies (and creation-with-upload's) are the file's bytes, streamed to the store by
   // tus: no parser may read them.
   fastify.removeAllContentTypeParsers()
   fastify.addContentTypeParser('*', (_request, _payload, done) => { done(null) })
 
-  /** What tus's hooks need of each request they see: the Fastify request, the new upload's id, our own error. */
-  interface Context { request: FastifyRequest, fileId?: string, error?: HttpError }
+  /**
+   * What tus's hooks need of each request they see: the Fastify request, the new upload's id,
+   * what its creation reserved of the quota (given back unless the upload is created), the
+   * upload as it was created (its owner and quota), our own error.
+   */
+  interface Context { request: FastifyRequest, fileId?: string, reserved?: Usage, upload?: Upload, finished?: string, error?: HttpError }
   const contexts = new WeakMap<Request, Context>()
   function contextOf (req: Request): Context {
     const context = contexts.get(req)
@@ -94,10 +100,21 @@ const uploadsRoute: FastifyPluginAsyncTypebox = async (fastify) => {
     // Someone else's upload is not found, exactly like one that does not exist.
     onIncomingRequest: async (req, id) => {
       if (req.method === 'POST') return
-      if (await uploadStore.ownerOf(id) !== ownerOf(contextOf(req).request)) throw ERRORS.FILE_NOT_FOUND
+      const context = contextOf(req)
+      const upload = await uploadStore.infoOf(id)
+      if (upload === null || upload.metadata?.[OWNER] !== ownerOf(context.request)) throw ERRORS.FILE_NOT_FOUND
+      context.upload = upload
     },
-    onUploadCreate: async (req, upload) => ({ metadata: createMetadata(contextOf(req).request, upload) }),
-    onUploadFinish: async (req, upload) => ({ headers: await finish(contextOf(req).request, upload.id, upload) }),
+    onUploadCreate: async (req, upload) => ({ metadata: await createMetadata(contextOf(req), upload) }),
+    onUploadFinish: async (req, upload) => {
+      const context = contextOf(req)
+      // From here the finish holds the creation's reservation (commits or gives it back).
+      context.reserved = undefined
+      const headers = await finish(context.request, upload.id, upload)
+      // Dropped once tus is done with it (a POST reads it again after this hook).
+      context.finished = upload.id
+      return { headers }
+    },
     // The gateway's own refusals and failures answer as every /v1 route does (problem+json);
     // tus's protocol errors stay tus's.
     onResponseError: (req, err) => {
@@ -115,8 +132,13 @@ const uploadsRoute: FastifyPluginAsyncTypebox = async (fastify) => {
     fastify.audit(contextOf(req).request, 'upload.terminated', { fileId: fileIdOf(id) })
   })
 
-  /** The upload's metadata as kept: its options checked now, before a byte, and its owner. */
-  function createMetadata (request: FastifyRequest, upload: Upload): Record<string, string> {
+  /**
+   * The upload's metadata as kept: its options checked now, before a byte, its owner, and
+   * what it reserves of the owner's quota: the file, and its length when it is declared (over
+   * quota, a 403 or 413 now); a deferred length is counted when the upload completes.
+   */
+  async function createMetadata (context: Context, upload: Upload): Promise<Record<string, string>> {
+    const { request } = context
     const options = uploadOptions(upload.metadata)
     if (options.share) {
       // A link too: the credential must be allowed to make one.
@@ -128,24 +150,32 @@ const uploadsRoute: FastifyPluginAsyncTypebox = async (fastify) => {
     if (options.retention !== undefined && config.fileMaxRetention !== null && options.retention > config.fileMaxRetention) {
       throw badRequest('LG_RETENTION_TOO_LONG', `retention must be at most ${config.fileMaxRetention} seconds (FILE_MAX_RETENTION)`)
     }
+    const caps = config.quota
+    const reserved = { bytes: caps.bytes === null ? 0 : upload.size ?? 0, files: caps.files === null ? 0 : 1 }
+    if (reserved.bytes > 0 || reserved.files > 0) {
+      await reserveQuota(request, ownerOf(request), reserved)
+      context.reserved = reserved
+    }
     const { filename, contentType, share, ttl, maxDownloads, retention } = options
     const kept: Record<string, string | number | undefined> = { filename, filetype: contentType, share: String(share), ttl, maxDownloads, retention }
     return {
       ...Object.fromEntries(Object.entries(kept).flatMap(([key, value]) => value === undefined ? [] : [[key, String(value)]])),
-      [OWNER]: ownerOf(request)
+      [OWNER]: ownerOf(request),
+      [QUOTA_BYTES]: String(reserved.bytes),
+      [QUOTA_FILES]: String(reserved.files)
     }
   }
 
   /** The options an upload was created with, as createMetadata() kept them. */
   function keptOptions (upload: Upload): { owner: string, options: UploadOptions } {
-    const { [OWNER]: owner, ...options } = upload.metadata ?? {}
+    const { [OWNER]: owner, [QUOTA_BYTES]: _bytes, [QUOTA_FILES]: _files, ...options } = upload.metadata ?? {}
     return { owner: owner ?? '', options: uploadOptions(options) }
   }
 
   /**
    * A finished upload becomes a file: its bytes read back from the store once and hashed
    * (docs/decisions/0011-sha256-of-resumable-uploads.md), then the record and its link,
-   * all or nothing, and the upload's state dropped. Under the upload's lock, and idempotent:
+   * all or nothing; the caller then drops the upload's state (forget). Under the upload's lock, and idempotent:
    * a finish that comes again (the client retried, or asked by HEAD after a crash) finds the
    * file recorded. A failure takes the whole upload with it, as for POST /v1/files.
    */
@@ -157,22 +187,22 @@ const uploadsRoute: FastifyPluginAsyncTypebox = async (fastify) => {
     let upload: Upload | undefined
     try {
       const recorded = await linkStore.getFile(fileId)
-      if (recorded !== null) {
-        await uploadStore.forget(id)
-        return { [FILE_ID_HEADER]: fileId, 'Cache-Control': 'no-store' }
-      }
+      if (recorded !== null) return { [FILE_ID_HEADER]: fileId, 'Cache-Control': 'no-store' }
       upload = finished ?? await uploadStore.getUpload(id)
       const { owner, options } = keptOptions(upload)
       const size = upload.size ?? upload.offset
+      // What the creation reserved: committed with the record, or given back if it fails.
+      const quota = new QuotaHold(request, owner, reservedBy(upload))
       let sha256: string
       try {
         sha256 = size === 0 ? await storeEmpty(upload, options) : await hashOf(upload.id)
       } catch (err) {
+        await quota.release()
         fastify.audit(request, 'file.upload_failed', { fileId, bytes: size, reason: (err as { code?: string }).code ?? 'error' })
         throw err
       }
       const { view } = await recordFile(request, {
-        quota: new QuotaHold(request, owner),
+        quota,
         id: fileId,
         owner,
         key: upload.id,
@@ -180,7 +210,6 @@ const uploadsRoute: FastifyPluginAsyncTypebox = async (fastify) => {
         retention: options.retention,
         link: options.share ? { ttl: options.ttl, maxDownloads: options.maxDownloads } : undefined
       })
-      await uploadStore.forget(upload.id).catch((err: unknown) => { request.log.warn({ err, fileId }, 'upload state not dropped: the sweeper drops it at expiry') })
       return {
         [FILE_ID_HEADER]: fileId,
         ...(view.link === undefined ? {} : { [LINK_ID_HEADER]: view.link.id, [LINK_URL_HEADER]: view.link.url }),
@@ -193,6 +222,11 @@ const uploadsRoute: FastifyPluginAsyncTypebox = async (fastify) => {
     } finally {
       await lock.unlock().catch((err: unknown) => { request.log.warn({ err, fileId }, 'upload lock not released: it lapses with its lease') })
     }
+  }
+
+  /** Drops a finished upload's state, its file recorded; a failure leaves it to the sweeper. */
+  async function forget (request: FastifyRequest, id: string): Promise<void> {
+    await uploadStore.forget(id).catch((err: unknown) => { request.log.warn({ err, fileId: fileIdOf(id) }, 'upload state not dropped: the sweeper drops it at expiry') })
   }
 
   /** The SHA-256 of a finished upload's object, read back once (its parts may have come through several instances). */
@@ -215,7 +249,8 @@ const uploadsRoute: FastifyPluginAsyncTypebox = async (fastify) => {
   /** Hands the request to tus; the gateway's own errors are thrown, for Fastify's error handler. */
   async function runTus (request: FastifyRequest, reply: FastifyReply, context: Omit<Context, 'request'> = {}): Promise<Response> {
     const req = new NodeRequest({ req: request.raw, res: reply.raw }) as unknown as Request
-    const ctx: Context = { request, ...context }
+    // The caller's own object: the hooks' findings (what was reserved) are the caller's to read.
+    const ctx = Object.assign(context, { request })
     contexts.set(req, ctx)
     // The end of the shutdown grace ends a PATCH still running: tus keeps what it received,
     // and the client resumes elsewhere.
@@ -223,6 +258,7 @@ const uploadsRoute: FastifyPluginAsyncTypebox = async (fastify) => {
     fastify.graceOver.addEventListener('abort', onShutdown, { once: true })
     try {
       const response = await tus.handleWeb(req)
+      if (ctx.finished !== undefined) await forget(request, ctx.finished)
       if (ctx.error !== undefined) throw ctx.error
       return response
     } finally {
@@ -258,7 +294,9 @@ const uploadsRoute: FastifyPluginAsyncTypebox = async (fastify) => {
     }
     const length = response.headers.get('upload-length')
     if (response.status !== 200 || length === null || response.headers.get('upload-offset') !== length) return await send(reply, response)
-    return await send(reply, response, await finish(request, uploadIdOf(fileId)))
+    const headers = await finish(request, uploadIdOf(fileId))
+    await forget(request, uploadIdOf(fileId))
+    return await send(reply, response, headers)
   }
 
   const common = { scope: 'files:write' as const }
@@ -278,7 +316,18 @@ const uploadsRoute: FastifyPluginAsyncTypebox = async (fastify) => {
     }
   }, async (request, reply) => {
     const fileId = newId()
-    return await withUploadSlot(request, ownerOf(request), fileId, async () => await handOver(request, reply, { fileId }))
+    const context: Omit<Context, 'request'> = { fileId }
+    // A creation that did not create gives back what it reserved of the quota.
+    const giveBack = async (): Promise<void> => {
+      if (context.reserved !== undefined) await releaseQuota(usageStore, request.log, ownerOf(request), context.reserved)
+    }
+    const response = await withUploadSlot(request, ownerOf(request), fileId, async () => await runTus(request, reply, context))
+      .catch(async (err: unknown) => {
+        await giveBack()
+        throw err
+      })
+    if (response.status !== 201) await giveBack()
+    return await send(reply, response)
   })
 
   fastify.head('/uploads/:id', {
@@ -301,7 +350,13 @@ const uploadsRoute: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.delete('/uploads/:id', {
     config: common,
     schema: { ...schema, params: UploadParamsSchema, summary: 'tus: terminate an unfinished upload; nothing of it remains', response: { 204: Type.Null(), ...tusResponses(400, 404, 412) } }
-  }, async (request, reply) => await handOver(request, reply))
+  }, async (request, reply) => {
+    const context: Omit<Context, 'request'> = {}
+    const response = await runTus(request, reply, context)
+    // Terminated: what its creation reserved of the quota goes back.
+    if (response.status === 204 && context.upload !== undefined) await releaseQuota(usageStore, request.log, ownerOf(request), reservedBy(context.upload))
+    return await send(reply, response)
+  })
 }
 
 export default uploadsRoute

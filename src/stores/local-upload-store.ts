@@ -6,7 +6,7 @@ import { ERRORS, type KvStore, type Upload } from '@tus/utils'
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
-import { OWNER, fileIdOf, uploadIdOf, type UploadStore } from './upload-store.js'
+import { fileIdOf, uploadIdOf, type UploadStore } from './upload-store.js'
 
 /** One JSON file per upload, by file id: a flat directory, so that it can be listed. */
 class UploadStateFiles implements KvStore<Upload> {
@@ -57,8 +57,8 @@ export class LocalUploadStore extends FileStore implements UploadStore {
     this.#state = state
   }
 
-  async ownerOf (id: string): Promise<string | null> {
-    return (await this.#state.get(id))?.metadata?.[OWNER] ?? null
+  async infoOf (id: string): Promise<Upload | null> {
+    return await this.#state.get(id) ?? null
   }
 
   async open (id: string): Promise<Readable> {

@@ -8,7 +8,7 @@ import type { S3 } from '@aws-sdk/client-s3'
 import { ERRORS, TUS_RESUMABLE, Upload, type KvStore } from '@tus/utils'
 import type { Readable } from 'node:stream'
 import { contentDisposition } from '../domain/content-disposition.js'
-import { OWNER, fileIdOf, type UploadStore } from './upload-store.js'
+import { fileIdOf, type UploadStore } from './upload-store.js'
 
 export interface S3UploadStoreOptions {
   client: S3
@@ -59,9 +59,9 @@ export class S3UploadStore extends S3Store implements UploadStore {
     return upload
   }
 
-  async ownerOf (id: string): Promise<string | null> {
+  async infoOf (id: string): Promise<Upload | null> {
     try {
-      return (await this.getMetadata(id)).file.metadata?.[OWNER] ?? null
+      return (await this.getMetadata(id)).file
     } catch (err) {
       if (isNotFound(err)) return null
       throw err

@@ -8,8 +8,8 @@ import { ID_PATTERN } from '../domain/ids.js'
 import { objectKey } from './object-store.js'
 
 export interface UploadStore extends DataStore {
-  /** Who created upload `id` (its `owner` metadata, set by the gateway); null: no such upload. */
-  ownerOf: (id: string) => Promise<string | null>
+  /** Upload `id` as created (its metadata: the owner and quota the gateway set); null: no such upload. Its offset is not kept up to date. */
+  infoOf: (id: string) => Promise<Upload | null>
   /** A finished upload's bytes, from the store. */
   open: (id: string) => Promise<Readable>
   /** Drops the state of a finished upload whose file is recorded: the object stays, as the file's. */
@@ -29,5 +29,12 @@ export function fileIdOf (uploadId: string): string | null {
   return FILE_ID.test(fileId) ? fileId : null
 }
 
-/** The metadata key that names an upload's owner. Set by the gateway at creation, never by a client. */
+/** Metadata keys set by the gateway at creation, never by a client: the upload's owner, and what it reserved of the owner's quota. */
 export const OWNER = 'owner'
+export const QUOTA_BYTES = 'quotaBytes'
+export const QUOTA_FILES = 'quotaFiles'
+
+/** What an upload's creation reserved of its owner's quota (bytes, files). */
+export function reservedBy (upload: Upload): { bytes: number, files: number } {
+  return { bytes: Number(upload.metadata?.[QUOTA_BYTES] ?? 0), files: Number(upload.metadata?.[QUOTA_FILES] ?? 0) }
+}

@@ -219,3 +219,31 @@ t.test('embedded mode (a local directory, no Redis): cut, resumed, byte-exact; a
   t.same(await readdir(join(config.dataDir, 'uploads')), [], 'its state is gone')
   t.same(await readdir(join(config.dataDir, 'objects', 'files')), [fileId], 'and its bytes; the finished file stays')
 })
+
+t.test('quotas: an upload reserves its declared length at creation, is refused before a byte when over, and gives back what it does not keep', async (t) => {
+  const { app, auth } = await listeningApp(t, { quota: { bytes: 10 * MiB, files: 2 } })
+  const authorization = auth('quota')
+  const usage = async (): Promise<{ bytes: number, files: number }> => (await app.inject({ url: '/v1/me', headers: { authorization } })).json().usage
+  const create = async (length: number, body?: Buffer): Promise<{ statusCode: number, headers: Record<string, unknown>, json: () => { code?: string } }> =>
+    await app.inject({ method: 'POST', url: '/v1/uploads', headers: { ...tus, authorization, 'upload-length': String(length), ...(body === undefined ? {} : { 'content-type': 'application/offset+octet-stream' }) }, ...(body === undefined ? {} : { body }) })
+  const over = await create(11 * MiB)
+  t.equal(over.statusCode, 413)
+  t.equal(over.json().code, 'LG_QUOTA_BYTES')
+  t.same(await usage(), { bytes: 0, files: 0 }, 'nothing reserved by a refusal')
+  const first = await create(6 * MiB)
+  t.equal(first.statusCode, 201)
+  t.same(await usage(), { bytes: 6 * MiB, files: 1 }, 'the declared length and the file, at creation')
+  t.equal((await create(5 * MiB)).statusCode, 413, 'what the first reserved counts')
+  const path = new URL(String(first.headers.location)).pathname
+  t.equal((await app.inject({ method: 'DELETE', url: path, headers: { ...tus, authorization } })).statusCode, 204)
+  t.same(await usage(), { bytes: 0, files: 0 }, 'termination gives it back')
+  const data = randomBytes(3 * MiB)
+  const whole = await create(data.length, data)
+  t.equal(whole.statusCode, 201, 'created and finished in one request')
+  t.ok(whole.headers['linkgate-file-id'])
+  t.same(await usage(), { bytes: data.length, files: 1 }, 'the file keeps its share')
+  const abandoned = await create(2 * MiB)
+  t.equal(abandoned.statusCode, 201)
+  await app.sweeper.runOnce(Date.now() + 2 * 86_400_000)
+  t.same(await usage(), { bytes: data.length, files: 1 }, 'an expired upload gives its share back')
+})
