@@ -195,7 +195,7 @@ const uploadsRoute: FastifyPluginAsyncTypebox = async (fastify) => {
       const quota = new QuotaHold(request, owner, reservedBy(upload))
       let sha256: string
       try {
-        sha256 = size === 0 ? await storeEmpty(upload, options) : await hashOf(upload.id)
+        sha256 = size === 0 ? await storeEmpty(upload) : await hashOf(upload.id)
       } catch (err) {
         await quota.release()
         fastify.audit(request, 'file.upload_failed', { fileId, bytes: size, reason: (err as { code?: string }).code ?? 'error' })
@@ -237,12 +237,11 @@ const uploadsRoute: FastifyPluginAsyncTypebox = async (fastify) => {
   }
 
   /**
-   * An upload of no bytes never wrote a part (S3 completes a multipart upload only with one):
-   * the empty object is stored as POST /v1/files stores it, and the upload's own state goes.
+   * An upload of no bytes may have written nothing (S3 completes a multipart upload only with a
+   * part, and tus writes none without a body): the store completes it now, with no bytes.
    */
-  async function storeEmpty (upload: Upload, options: UploadOptions): Promise<string> {
-    await uploadStore.remove(upload.id)
-    await objectStore.put(upload.id, Readable.from([]), { contentType: options.contentType, filename: options.filename })
+  async function storeEmpty (upload: Upload): Promise<string> {
+    if (!await objectStore.exists(upload.id)) await uploadStore.write(Readable.from([]), upload.id, 0)
     return EMPTY_SHA256
   }
 

@@ -59,6 +59,12 @@ export class S3UploadStore extends S3Store implements UploadStore {
     return upload
   }
 
+  /** As @tus/s3-store's, and the info is read anew: a cache that keeps copies (Redis) would keep the old length. */
+  override async declareUploadLength (id: string, length: number): Promise<void> {
+    await super.declareUploadLength(id, length)
+    await this.clearCache(id)
+  }
+
   async infoOf (id: string): Promise<Upload | null> {
     try {
       return (await this.getMetadata(id)).file

@@ -1,7 +1,12 @@
 // /v1/uploads (tus) against a real Redis and s3rver, with a real tus client (tus-js-client)
 // over real sockets: uploads that resume after a cut connection, through another instance,
 // ownership, termination, metadata, expiry.
+import { Upload } from '@tus/utils'
+import { Redis } from 'ioredis'
+import { once } from 'node:events'
 import { createHash, randomBytes } from 'node:crypto'
+import { request as httpRequest, type IncomingMessage } from 'node:http'
+import { Readable } from 'node:stream'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
@@ -11,6 +16,8 @@ import { MiB, buildTestApp, type TestApp, type TestDeps } from '../helpers/app.j
 import { freePort } from '../helpers/ports.js'
 import { startRedis } from '../helpers/redis.js'
 import { startS3 } from '../helpers/s3.js'
+import { poll } from '../helpers/wait.js'
+import { newId } from '../../src/domain/ids.js'
 import { cutSocket, interruptAt, tusUpload, type TusFailure } from '../helpers/tus.js'
 
 const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex')
@@ -246,4 +253,67 @@ t.test('quotas: an upload reserves its declared length at creation, is refused b
   t.equal(abandoned.statusCode, 201)
   await app.sweeper.runOnce(Date.now() + 2 * 86_400_000)
   t.same(await usage(), { bytes: data.length, files: 1 }, 'an expired upload gives its share back')
+})
+
+t.test('the rest of tus: OPTIONS, a deferred length, an empty file, a finish after its instance stopped', async (t) => {
+  const { app, auth } = await listeningApp(t)
+  const authorization = auth('henry')
+  const options = await app.inject({ method: 'OPTIONS', url: '/v1/uploads', headers: { authorization } })
+  t.equal(options.statusCode, 204)
+  t.match(options.headers, { 'tus-version': '1.0.0', 'tus-max-size': String(100 * MiB) })
+  t.same(String(options.headers['tus-extension']).split(','), ['creation', 'creation-with-upload', 'creation-defer-length', 'termination', 'expiration'])
+
+  const deferred = await app.inject({ method: 'POST', url: '/v1/uploads', headers: { ...tus, authorization, 'upload-defer-length': '1' } })
+  t.equal(deferred.statusCode, 201)
+  const path = new URL(String(deferred.headers.location)).pathname
+  const patch = { ...tus, authorization, 'content-type': 'application/offset+octet-stream' }
+  const one = await app.inject({ method: 'PATCH', url: path, headers: { ...patch, 'upload-offset': '0' }, body: 'abc' })
+  t.equal(one.headers['upload-offset'], '3')
+  t.equal((await app.inject({ method: 'HEAD', url: path, headers: { ...tus, authorization } })).headers['upload-defer-length'], '1')
+  const two = await app.inject({ method: 'PATCH', url: path, headers: { ...patch, 'upload-offset': '3', 'upload-length': '7' }, body: 'defg' })
+  t.equal(two.statusCode, 204)
+  t.equal((await s3.getObject(`files/${String(two.headers['linkgate-file-id'])}`))?.toString(), 'abcdefg', 'the length told at the end')
+
+  const empty = await app.inject({ method: 'POST', url: '/v1/uploads', headers: { ...tus, authorization, 'upload-length': '0', 'upload-metadata': `filename ${Buffer.from('empty.txt').toString('base64')}` } })
+  t.equal(empty.statusCode, 201)
+  const emptyId = String(empty.headers['linkgate-file-id'])
+  t.equal((await s3.getObject(`files/${emptyId}`))?.length, 0, 'an empty object')
+  t.match((await app.inject({ url: `/v1/files/${emptyId}`, headers: { authorization } })).json(), { size: 0, filename: 'empty.txt', sha256: sha256(Buffer.alloc(0)) })
+  t.same((await s3.listUploads()).filter((k) => k.includes(emptyId)), [])
+
+  // An instance that stored the last byte and stopped before writing the record.
+  const fileId = newId()
+  const id = `files/${fileId}`
+  await app.uploadStore.create(new Upload({ id, size: 5, offset: 0, metadata: { filename: 'late.txt', filetype: 'text/plain', share: 'false', owner: 'henry', quotaBytes: '0', quotaFiles: '0' } }))
+  await app.uploadStore.write(Readable.from([Buffer.from('hello')]), id, 0)
+  const late = await app.inject({ method: 'HEAD', url: `/v1/uploads/${fileId}`, headers: { ...tus, authorization } })
+  t.match(late.headers, { 'upload-offset': '5', 'upload-length': '5', 'linkgate-file-id': fileId }, 'a HEAD finishes it')
+  t.match((await app.inject({ url: `/v1/files/${fileId}`, headers: { authorization } })).json(), { filename: 'late.txt', size: 5, sha256: sha256(Buffer.from('hello')) })
+  t.same((await s3.listKeys()).filter((k) => k.includes(fileId)), [id], 'its state dropped')
+})
+
+t.test('UPLOAD_CONCURRENCY and UPLOAD_RATE_LIMIT hold for tus as for POST /v1/files', async (t) => {
+  const { app, auth, base } = await listeningApp(t, { limits: { redeemPerMinute: 100_000, redeemMisses: 100_000, uploadPerMinute: 3, apiPerMinute: 100_000, authFailures: 100_000, uploadConcurrency: 1, passwordChecks: 64, failOpen: false } })
+  const authorization = auth('iris')
+  const create = async (): Promise<number | string> => {
+    const res = await app.inject({ method: 'POST', url: '/v1/uploads', headers: { ...tus, authorization, 'upload-length': '4' } })
+    return res.statusCode === 201 ? new URL(String(res.headers.location)).pathname : res.statusCode
+  }
+  const [first, second] = [await create(), await create()]
+  // A PATCH that holds its slot: headers sent, the body not finished.
+  const pending = httpRequest(`${base}${String(first)}`, { method: 'PATCH', headers: { ...tus, authorization, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream', 'content-length': '4' } })
+  const answered = once(pending, 'response')
+  pending.write('ab')
+  const slots = new Redis(redis.url, { keyPrefix: redis.keyPrefix })
+  t.teardown(async () => { await slots.quit() })
+  t.equal(await poll(async () => await slots.zcard('slots:uploads:iris'), (n) => n === 1, { timeoutMs: 10_000, intervalMs: 20 }), 1, 'the PATCH holds a slot')
+  const refused = await app.inject({ method: 'PATCH', url: String(second), headers: { ...tus, authorization, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' }, body: 'abcd' })
+  t.equal(refused.statusCode, 429)
+  t.equal(refused.json().code, 'LG_TOO_MANY_UPLOADS')
+  pending.end('cd')
+  const [res] = await answered as [IncomingMessage]
+  res.resume()
+  t.equal(res.statusCode, 204, 'the first completes')
+  t.type(await create(), 'string', 'a third creation, within UPLOAD_RATE_LIMIT (3)')
+  t.equal(await create(), 429, 'the fourth is over it')
 })
