@@ -59,6 +59,9 @@ t.test('a small upload: the file record, the object, the headers of the last res
   await app.flushAudit()
   const events = (await auditEvents(config)).filter((e) => e.fileId === fileId).map((e) => e.event)
   t.same(events, ['upload.created', 'file.uploaded', 'link.created'])
+  const metrics = (await app.inject({ url: '/metrics' })).body
+  t.match(metrics, /^linkgate_resumable_uploads_total\{event="created"\} 1$/m, 'counted')
+  t.match(metrics, new RegExp(`^linkgate_upload_bytes_total\\{outcome="success"\\} ${data.length}$`, 'm'), 'its bytes as an upload')
 })
 
 /** Starts an upload that is cut mid-way; resolves with its URL. */
