@@ -245,6 +245,11 @@ const uploadsRoute: FastifyPluginAsyncTypebox = async (fastify) => {
     return EMPTY_SHA256
   }
 
+  // tus goes on storing what a request received after its connection is gone (cut by the
+  // shutdown's grace): the stores it writes to close only once it is done.
+  const inflight = new Set<Promise<Response>>()
+  fastify.addHook('onClose', async () => { await Promise.allSettled(inflight) })
+
   /** Hands the request to tus; the gateway's own errors are thrown, for Fastify's error handler. */
   async function runTus (request: FastifyRequest, reply: FastifyReply, context: Omit<Context, 'request'> = {}): Promise<Response> {
     const req = new NodeRequest({ req: request.raw, res: reply.raw }) as unknown as Request
@@ -255,12 +260,15 @@ const uploadsRoute: FastifyPluginAsyncTypebox = async (fastify) => {
     // and the client resumes elsewhere.
     const onShutdown = (): void => { request.raw.destroy(fastify.graceOver.reason as Error) }
     fastify.graceOver.addEventListener('abort', onShutdown, { once: true })
+    const handling = tus.handleWeb(req)
+    inflight.add(handling)
     try {
-      const response = await tus.handleWeb(req)
+      const response = await handling
       if (ctx.finished !== undefined) await forget(request, ctx.finished)
       if (ctx.error !== undefined) throw ctx.error
       return response
     } finally {
+      inflight.delete(handling)
       fastify.graceOver.removeEventListener('abort', onShutdown)
     }
   }

@@ -320,3 +320,26 @@ t.test('UPLOAD_CONCURRENCY and UPLOAD_RATE_LIMIT hold for tus as for POST /v1/fi
   t.type(await create(), 'string', 'a third creation, within UPLOAD_RATE_LIMIT (3)')
   t.equal(await create(), 429, 'the fourth is over it')
 })
+
+t.test('closing mid-PATCH: after SHUTDOWN_GRACE the PATCH ends, what it received is kept, and the client resumes elsewhere', async (t) => {
+  const a = await listeningApp(t, { shutdownGrace: 1 })
+  const b = await listeningApp(t)
+  const authorization = a.auth('jack')
+  const data = randomBytes(3 * MiB)
+  const created = await a.app.inject({ method: 'POST', url: '/v1/uploads', headers: { ...tus, authorization, 'upload-length': String(data.length) } })
+  const path = new URL(String(created.headers.location)).pathname
+  const pending = httpRequest(`${a.base}${path}`, { method: 'PATCH', headers: { ...tus, authorization, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream', 'content-length': String(data.length) } })
+  const ended = new Promise<void>((resolve) => { pending.once('error', () => { resolve() }); pending.once('response', (res) => { res.resume(); resolve() }) })
+  await new Promise<void>((resolve) => { pending.write(data.subarray(0, MiB), () => { resolve() }) })
+  const slots = new Redis(redis.url, { keyPrefix: redis.keyPrefix })
+  t.teardown(async () => { await slots.quit() })
+  await poll(async () => await slots.zcard('slots:uploads:jack'), (n) => n === 1, { timeoutMs: 10_000, intervalMs: 20 })
+  await a.app.close()
+  await ended
+  const head = await b.app.inject({ method: 'HEAD', url: path, headers: { ...tus, authorization } })
+  const offset = Number(head.headers['upload-offset'])
+  t.ok(offset > 0 && offset <= MiB, `what arrived is kept (${offset} bytes)`)
+  const rest = await b.app.inject({ method: 'PATCH', url: path, headers: { ...tus, authorization, 'upload-offset': String(offset), 'content-type': 'application/offset+octet-stream' }, body: data.subarray(offset) })
+  t.equal(rest.statusCode, 204, 'resumed through another instance')
+  t.ok((await s3.getObject(`files/${String(rest.headers['linkgate-file-id'])}`))?.equals(data), 'byte-exact')
+})
