@@ -68,6 +68,12 @@ function finish (document: { paths?: Record<string, Record<string, Operation>>, 
   if (upload !== undefined) upload.requestBody = uploadBody({})
   const requestUpload = document.paths?.['/r/{token}']?.post
   if (requestUpload !== undefined) requestUpload.requestBody = uploadBody({ password: { type: 'string', description: 'The request\'s password, if it has one: a field before the file' } })
+  // tus (/v1/uploads) streams its bodies to the store itself too: the file's bytes, from Upload-Offset.
+  const bytes = { 'application/offset+octet-stream': { schema: { type: 'string', format: 'binary', description: 'The file\'s bytes from Upload-Offset' } } }
+  const creation = document.paths?.['/v1/uploads']?.post
+  if (creation !== undefined) creation.requestBody = { required: false, content: bytes } as unknown as Operation['requestBody']
+  const append = document.paths?.['/v1/uploads/{id}']?.patch
+  if (append !== undefined) append.requestBody = { required: true, content: bytes } as unknown as Operation['requestBody']
   for (const item of Object.values(document.paths ?? {})) {
     for (const operation of Object.values(item)) {
       for (const parameter of operation.parameters ?? []) {

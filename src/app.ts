@@ -40,6 +40,7 @@ const PLUGINS = [
   'audit',
   'openapi', // before any route, so that every route is documented
   'object-store', // and, in embedded mode, its /o/* route
+  'upload-store', // resumable uploads (tus): the object store's bucket or directory
   'rate-limit',
   'identity-provider', // null without OIDC_ISSUER
   'session', // browser sign-in's cookies, only with OIDC_CLIENT_ID

@@ -36,7 +36,10 @@ const OUTCOMES: Record<AuditEventName, AuditOutcome> = {
   'request.created': 'success',
   'request.revoked': 'success',
   'request.file_received': 'success',
-  'request.denied': 'denied'
+  'request.denied': 'denied',
+  'upload.created': 'success',
+  'upload.terminated': 'success',
+  'upload.expired': 'success'
 }
 
 export function auditEvent (

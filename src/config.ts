@@ -75,6 +75,8 @@ export interface Config {
   fileMaxRetention: number | null
   /** Seconds between two runs of the retention sweeper. */
   sweepInterval: number
+  /** Seconds a resumable (tus) upload may take from its creation; then the sweeper removes what is left of it. */
+  uploadExpiry: number
   /** Seconds a connection may be silent (no bytes either way) before it is closed. */
   idleTimeout: number
   /** Seconds a request body that is not an upload may take to arrive in full (then 408). */
@@ -180,6 +182,7 @@ const schema = {
     SHUTDOWN_GRACE: { type: 'integer', minimum: 0, maximum: 3600, default: 25 },
     FILE_MAX_RETENTION: { ...SECONDS, example: 30 * 86_400 },
     SWEEP_INTERVAL: { type: 'integer', minimum: 1, maximum: 86_400, default: 60 },
+    UPLOAD_EXPIRY: { type: 'integer', minimum: 1, maximum: 30 * 86_400, default: 86_400 },
     IDLE_TIMEOUT: { type: 'integer', minimum: 1, maximum: 3600, default: 120 },
     BODY_TIMEOUT: { type: 'integer', minimum: 1, maximum: 3600, default: 10 }
   }
@@ -483,6 +486,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
     shutdownGrace: num('SHUTDOWN_GRACE'),
     fileMaxRetention: (v.FILE_MAX_RETENTION as number | undefined) ?? null,
     sweepInterval: num('SWEEP_INTERVAL'),
+    uploadExpiry: num('UPLOAD_EXPIRY'),
     idleTimeout: num('IDLE_TIMEOUT'),
     bodyTimeout: num('BODY_TIMEOUT')
   }

@@ -183,6 +183,8 @@ export class QuotaHold {
   /** What this hold has added to the allowance's usage and not given back. */
   readonly #held: Usage
   #pending: Promise<void> | null = null
+  /** Given back: the upload failed, and nothing more may be reserved for it. */
+  #released = false
 
   /**
    * `held`: what was reserved for this file already (a tus upload's, at its creation);
@@ -219,6 +221,9 @@ export class QuotaHold {
 
   /** For the UploadMeter: `total` bytes have come; resolves once they are reserved, undefined when they are already. */
   readonly admit = (total: number): Promise<void> | undefined => {
+    // Asked after release (an admit chained behind another hold's, still in flight when the
+    // upload failed): what it reserved would never be given back.
+    if (this.#released) return Promise.reject(new Error('the upload has failed: its quota hold is given back'))
     if (this.#caps.bytes === null || total <= this.#held.bytes) return undefined
     this.#pending = this.#more(total - this.#held.bytes).finally(() => { this.#pending = null })
     return this.#pending
@@ -259,6 +264,7 @@ export class QuotaHold {
 
   /** The upload failed: gives back everything it holds. Never throws. */
   async release (): Promise<void> {
+    this.#released = true
     await this.#pending?.catch(() => {})
     const held = { ...this.#held }
     this.#held.bytes = 0
@@ -267,10 +273,15 @@ export class QuotaHold {
   }
 }
 
-/** The length a raw (not multipart) body declares (Content-Length); undefined when it declares none. */
+/**
+ * The length a raw (not multipart) body declares (Content-Length); undefined when it declares
+ * none. Over MAX_UPLOAD_BYTES: the 413 at once, before a byte is read or anything reserved.
+ */
 export function declaredLength (request: FastifyRequest): number | undefined {
   const length = request.headers['content-length']
   if (request.isMultipart() || length === undefined || !/^[0-9]+$/.test(length)) return undefined
+  const { maxUploadBytes } = request.server.config
+  if (Number(length) > maxUploadBytes) throw tooLarge(maxUploadBytes)
   return Number(length)
 }
 

@@ -146,7 +146,8 @@ export const AuditEventNameSchema = Type.Union([
   Type.Literal('link.created'), Type.Literal('link.redeemed'), Type.Literal('link.denied'), Type.Literal('link.revoked'),
   Type.Literal('auth.failed'), Type.Literal('auth.signed_in'), Type.Literal('auth.sign_in_failed'), Type.Literal('auth.signed_out'),
   Type.Literal('token.created'), Type.Literal('token.revoked'),
-  Type.Literal('request.created'), Type.Literal('request.revoked'), Type.Literal('request.file_received'), Type.Literal('request.denied')
+  Type.Literal('request.created'), Type.Literal('request.revoked'), Type.Literal('request.file_received'), Type.Literal('request.denied'),
+  Type.Literal('upload.created'), Type.Literal('upload.terminated'), Type.Literal('upload.expired')
 ])
 
 export const AuditOutcomeSchema = Type.Union([Type.Literal('success'), Type.Literal('failure'), Type.Literal('denied')])

@@ -22,12 +22,12 @@ import { TOKEN_PATTERN, hashToken } from '../domain/tokens.js'
 import { UploadMeter, type Admit } from '../domain/upload-meter.js'
 import { HttpError, badRequest } from '../errors.js'
 import { isFull, requestInfo, requestUsageKey } from '../file-requests.js'
-import { QuotaHold, declaredLength, dropObject, recordFile, storeUpload, uploadFailed, withUploadSlot, type Allowance, type Incoming, type Stored } from '../intake.js'
+import { QuotaHold, declaredLength, dropObject, ownerQuota, recordFile, storeUpload, uploadFailed, withUploadSlot, type Allowance, type Incoming, type Stored } from '../intake.js'
 import { REQUEST_PAGE_SCRIPT, pageHeaders, receivedPage, requestPage } from '../pages.js'
 import { IgnoredQuerySchema, ProblemResponse, ReceivedFileSchema, RequestInfoSchema, errorResponses } from '../schemas.js'
 import { objectKey } from '../stores/object-store.js'
 import { requestStatus, type RequestRecord } from '../stores/request-store.js'
-import type { Usage } from '../stores/usage-store.js'
+import { fits, type Caps, type Usage } from '../stores/usage-store.js'
 import { PRIVATE } from './redeem.js'
 
 const TokenParamsSchema = Type.Object({ token: Type.String({ pattern: TOKEN_PATTERN, description: 'The file request\'s token' }) })
@@ -56,6 +56,19 @@ function requestAllowance (fileRequest: RequestRecord): Allowance {
       if (amount.files > 0 && usage.files + amount.files > fileRequest.maxFiles) return requestFull(members)
       return new HttpError(413, 'LG_REQUEST_TOO_LARGE', `This request takes ${members.remainingBytes} more bytes, and this file is larger`, { connection: 'close' }, members)
     }
+  }
+}
+
+/**
+ * The owner's quota, refused without a word of what the owner keeps (their usage and limits
+ * are theirs: the uploader learns only that there is no room).
+ */
+function ownerQuotaOf (request: FastifyRequest, owner: string): Allowance {
+  return {
+    ...ownerQuota(request, owner),
+    refuse: (amount: Usage, usage: Usage, caps: Caps) => fits(usage, { bytes: 0, files: amount.files }, caps)
+      ? new HttpError(413, 'LG_QUOTA_BYTES', 'The recipient has no storage left for this file', { connection: 'close' })
+      : new HttpError(403, 'LG_QUOTA_FILES', 'The recipient cannot take more files now', { connection: 'close' })
   }
 }
 
@@ -190,7 +203,7 @@ const requestUploadRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     const key = objectKey(id)
     // The request's caps and the owner's quota: each reserves the file, and bytes as they come.
     const caps = new QuotaHold(request, fileRequest.owner, undefined, requestAllowance(fileRequest))
-    const quota = new QuotaHold(request, fileRequest.owner)
+    const quota = new QuotaHold(request, fileRequest.owner, undefined, ownerQuotaOf(request, fileRequest.owner))
     const admit: Admit = (total) => {
       const first = caps.admit(total)
       return first === undefined ? quota.admit(total) : first.then(async () => { await quota.admit(total) })

@@ -12,6 +12,7 @@ import requestsRoutes from './requests.js'
 import qrRoutes from './qr.js'
 import tokensRoutes from './tokens.js'
 import uploadRoute from './upload.js'
+import uploadsRoute from './uploads.js'
 
 /**
  * What a route needs: a token scope, 'account' (the person themselves, never a personal
@@ -32,6 +33,7 @@ const v1Routes: FastifyPluginAsync = async (fastify) => {
     route.preHandler = [fastify.apiRateLimit, ...[route.preHandler ?? []].flat()]
   })
   await fastify.register(uploadRoute)
+  await fastify.register(uploadsRoute)
   await fastify.register(filesRoutes)
   await fastify.register(linksRoutes)
   await fastify.register(tokensRoutes)

@@ -152,6 +152,20 @@ end
 if lessBytes > 0 then redis.call('HINCRBY', KEYS[1], 'bytes', string.format('%d', -lessBytes)) end
 if lessFiles > 0 then redis.call('HINCRBY', KEYS[1], 'files', string.format('%d', -lessFiles)) end`
 
+// A resumable upload's lock (redis-upload-state.ts). KEYS[1]: the lock, holding its holder's
+// token (ARGV[1]); KEYS[2]: the flag another request sets to ask for it.
+// Renews the lease (ARGV[2] ms) if the token still holds it: -1 lost, 1 asked for, 0 neither.
+const RENEW_LOCK = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+if redis.call('DEL', KEYS[2]) == 1 then return 1 end
+return 0`
+
+// Releases the lock if the token still holds it.
+const RELEASE_LOCK = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1], KEYS[2]) end
+return 0`
+
 export type Arg = string | number
 
 /**
@@ -189,5 +203,7 @@ export const scripts = {
   appendEvents: new Lua<null>(APPEND_EVENTS),
   createToken: new Lua<number>(CREATE_TOKEN),
   reserveUsage: new Lua<[number, number, number]>(RESERVE_USAGE),
-  releaseUsage: new Lua<null>(RELEASE_USAGE)
+  releaseUsage: new Lua<null>(RELEASE_USAGE),
+  renewLock: new Lua<number>(RENEW_LOCK),
+  releaseLock: new Lua<number>(RELEASE_LOCK)
 }

@@ -48,6 +48,7 @@ export async function testConfig (t: Teardown, deps: TestDeps, overrides: Partia
     shutdownGrace: 25,
     fileMaxRetention: null,
     sweepInterval: 60,
+    uploadExpiry: 86_400,
     idleTimeout: 120,
     bodyTimeout: 10,
     ...overrides

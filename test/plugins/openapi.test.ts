@@ -18,10 +18,19 @@ const KNOWN_GAPS: Record<'summaries' | 'v1Security' | 'errorResponses' | 'reques
   errorResponses: [
     'GET /healthz: no 4xx response documented',
     // Probes answer 200 or 503, never a client error.
-    'GET /readyz: no 4xx response documented'
+    'GET /readyz: no 4xx response documented',
+    // tus's own protocol errors are text/plain, as @tus/server writes them (and tus clients read them).
+    'POST /v1/uploads: 412 has no application/problem+json schema',
+    'PATCH /v1/uploads/{id}: 409 has no application/problem+json schema',
+    'PATCH /v1/uploads/{id}: 410 has no application/problem+json schema',
+    'PATCH /v1/uploads/{id}: 412 has no application/problem+json schema',
+    'DELETE /v1/uploads/{id}: 412 has no application/problem+json schema'
   ],
   requestSchemas: [],
-  successResponses: []
+  successResponses: [
+    // tus: a creation answers with headers (Location, Upload-Offset), no body.
+    'POST /v1/uploads: 201 has no response schema'
+  ]
 }
 
 interface Schema { type?: unknown, anyOf?: Schema[], $ref?: string }

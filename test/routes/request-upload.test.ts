@@ -3,17 +3,22 @@
 // leaving nothing), after revocation and expiry, with a password, by type; two instances
 // racing for the caps; the miss budget; the page and its script.
 import { createHash, randomBytes } from 'node:crypto'
-import { request as httpRequest } from 'node:http'
+import { once } from 'node:events'
+import { IncomingMessage, request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Readable } from 'node:stream'
+import { Redis } from 'ioredis'
 import t from 'tap'
 import type { AuditEvent } from '../../src/audit.js'
 import type { Config } from '../../src/config.js'
 import { newId } from '../../src/domain/ids.js'
 import { hashToken, newToken } from '../../src/domain/tokens.js'
+import { requestUsageKey } from '../../src/file-requests.js'
+import { usageKey } from '../../src/stores/usage-store.js'
 import { MiB, buildTestApp, multipartBody, type TestApp } from '../helpers/app.js'
 import { startRedis } from '../helpers/redis.js'
 import { startS3 } from '../helpers/s3.js'
+import { poll, withTimeout } from '../helpers/wait.js'
 
 const sha256 = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex')
 
@@ -315,6 +320,19 @@ t.test('caps and limits of the config still apply: MAX_UPLOAD_BYTES per file', a
   const res = await small.app.inject({ method: 'POST', url: `/r/${made.token}?filename=big`, headers: { 'content-type': 'application/octet-stream' }, body: randomBytes(MiB + 1) })
   t.match(res.json(), { status: 413, code: 'LG_UPLOAD_TOO_LARGE' })
   t.same(await ownerFiles('limited', small), [])
+
+  // A declared length over it: refused before a byte is read, holding nothing of the caps
+  // meanwhile (else it would hold them for as long as its sender trickles the body).
+  await small.app.listen({ host: '127.0.0.1', port: 0 })
+  const req = httpRequest({ host: '127.0.0.1', port: (small.app.server.address() as AddressInfo).port, method: 'POST', path: `/r/${made.token}?filename=big`, headers: { 'content-type': 'application/octet-stream', 'content-length': String(MiB + 1) } })
+  req.on('error', () => {})
+  req.write('only the first bytes')
+  const [answer] = await withTimeout('the answer to a declared length over MAX_UPLOAD_BYTES', once(req, 'response'), 5000) as [IncomingMessage]
+  let body = ''
+  for await (const chunk of answer) body += (chunk as Buffer).toString()
+  req.destroy()
+  t.match(JSON.parse(body), { status: 413, code: 'LG_UPLOAD_TOO_LARGE' })
+  t.same(await small.app.usageStore.get(requestUsageKey(made.id)), { bytes: 0, files: 0 }, 'nothing of the caps held')
 })
 
 t.test('embedded mode (memory stores, a local directory): the same caps', async (t) => {
@@ -328,4 +346,66 @@ t.test('embedded mode (memory stores, a local directory): the same caps', async 
   t.equal(files[0].request, made.id)
   const url = (await embedded.app.inject({ url: `/v1/files/${files[0].id as string}/url`, headers: { authorization: embedded.auth('embedded') } })).json().url as string
   t.equal((await embedded.app.inject({ url: new URL(url).pathname + new URL(url).search })).body, 'kept locally', 'its bytes, from the local store')
+})
+
+t.test('over the owner\'s quota: refused, and the uploader learns nothing of what the owner keeps', async (t) => {
+  const quota = { bytes: 2 * MiB, files: 3 }
+  const limited = await buildTestApp(t, { redis, s3 }, { quota })
+  const made = await makeRequest({ maxFiles: 10, maxBytes: 100 * MiB }, 'quota-owner', limited)
+  const own = await limited.app.inject({ method: 'POST', url: '/v1/files?filename=own.bin', headers: { authorization: limited.auth('quota-owner'), 'content-type': 'application/octet-stream' }, body: randomBytes(MiB + 17) })
+  t.equal(own.statusCode, 201, 'the owner keeps 1 MiB + 17 bytes of their own')
+
+  const keysBefore = await s3.listKeys()
+  const bytes = await send(made.token, randomBytes(MiB), { type: 'application/octet-stream', on: limited })
+  t.match(bytes.json(), { status: 413, code: 'LG_QUOTA_BYTES' })
+  t.notOk('remainingBytes' in bytes.json() || 'remainingFiles' in bytes.json(), 'bytes: no remainingBytes or remainingFiles of the owner\'s')
+  t.notMatch(bytes.json().detail, /[0-9]|QUOTA_|delete/, 'bytes: no count of the owner\'s, nothing only the owner can act on')
+  t.equal((await send(made.token, 'two', { on: limited })).statusCode, 201)
+  t.equal((await send(made.token, 'three', { on: limited })).statusCode, 201)
+  const files = await send(made.token, 'four', { on: limited })
+  t.match(files.json(), { status: 403, code: 'LG_QUOTA_FILES' })
+  t.notOk('remainingBytes' in files.json() || 'remainingFiles' in files.json(), 'files: no remainingBytes or remainingFiles of the owner\'s')
+  t.notMatch(files.json().detail, /[0-9]|QUOTA_|delete/, 'files: no count of the owner\'s, nothing to act on')
+  t.equal((await s3.listKeys()).length, keysBefore.length + 2, 'nothing stored for the refused')
+  const own403 = await limited.app.inject({ method: 'POST', url: '/v1/files?filename=x', headers: { authorization: limited.auth('quota-owner'), 'content-type': 'text/plain' }, body: 'x' })
+  t.match(own403.json(), { status: 403, code: 'LG_QUOTA_FILES', remainingFiles: 0 }, 'the owner is still told what is left')
+})
+
+t.test('the uploader leaving while the request\'s caps wait on Redis: nothing of the owner\'s quota stays held', async (t) => {
+  const failed: AuditEvent[] = []
+  const held = await buildTestApp(t, { redis, s3, setup: (app) => { app.auditEvents.on('event', (e) => { if (e.event === 'file.upload_failed') failed.push(e) }) } }, { quota: { bytes: 100 * MiB, files: null } })
+  await held.app.listen({ host: '127.0.0.1', port: 0 })
+  const made = await makeRequest({ maxFiles: 5, maxBytes: 16 * MiB }, 'leaver', held)
+  const usage = async (): Promise<{ owner: unknown, request: unknown }> =>
+    ({ owner: await held.app.usageStore.get(usageKey('leaver')), request: await held.app.usageStore.get(requestUsageKey(made.id)) })
+  const req = httpRequest({ host: '127.0.0.1', port: (held.app.server.address() as AddressInfo).port, method: 'POST', path: `/r/${made.token}?filename=gone.bin`, headers: { 'content-type': 'application/octet-stream' } })
+  req.on('error', () => {})
+  await new Promise<void>((resolve) => req.write(randomBytes(64 * 1024), () => { resolve() }))
+  // The first bytes hold a step of each: 1 MiB of the request's (a sixteenth), 8 MiB of the owner's.
+  t.same(await poll(usage, (u) => (u.request as { bytes: number }).bytes === MiB, { timeoutMs: 5000, intervalMs: 20 }),
+    { owner: { bytes: 8 * MiB, files: 0 }, request: { bytes: MiB, files: 1 } })
+
+  // Redis holds the writes back while the next step of the request's caps is asked for; the
+  // uploader leaves meanwhile, and the upload fails with that reservation in flight (all of it
+  // well within the client's command timeout, 1 s, after which the reservation would fail).
+  const admin = new Redis(redis.url)
+  t.teardown(() => { admin.disconnect() })
+  await admin.call('CLIENT', 'PAUSE', '20000', 'WRITE')
+  try {
+    // One byte past the step: the last chunk waits, and nothing is left unread behind it, so
+    // that the gateway sees the uploader go.
+    await new Promise<void>((resolve) => req.write(randomBytes(MiB - 64 * 1024 + 1), () => { resolve() }))
+    const blocked = async (): Promise<string> => String(await admin.call('CLIENT', 'LIST'))
+    const waiting = (list: string): string | undefined => list.split('\n').find((c) => / flags=b /.test(c))
+    t.ok(waiting(await poll(blocked, (list) => waiting(list) !== undefined, { timeoutMs: 5000, intervalMs: 20 })), 'the caps\' next step waits on Redis')
+    req.destroy()
+    // The failed upload's first give-back is queued behind it (the query buffer of the blocked client).
+    const queued = (list: string): boolean => /qbuf=[1-9]/.test(waiting(list) ?? '')
+    t.ok(queued(await poll(blocked, queued, { timeoutMs: 5000, intervalMs: 20 })), 'the upload has failed')
+  } finally {
+    await admin.call('CLIENT', 'UNPAUSE')
+  }
+  await poll(async () => failed.length, (n) => n > 0, { timeoutMs: 5000, intervalMs: 20 })
+  t.match(failed, [{ reason: 'LG_UPLOAD_ABORTED' }])
+  t.same(await usage(), { owner: { bytes: 0, files: 0 }, request: { bytes: 0, files: 0 } }, 'all given back, the owner\'s quota too')
 })
