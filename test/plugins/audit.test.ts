@@ -7,6 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Readable } from 'node:stream'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
@@ -234,7 +235,12 @@ t.test('file.upload_failed over MAX_UPLOAD_BYTES (its own app and log)', async (
   const d = driver(small.app)
   const token = small.auth('alice')
   const body = 'x'.repeat(4096)
-  const sent = await d.send({ method: 'POST', url: '/v1/files?filename=big.bin', headers: { authorization: token, 'content-type': 'application/octet-stream' }, body })
+  // A declared length over the limit is refused before a byte is read.
+  const declared = await d.send({ method: 'POST', url: '/v1/files?filename=big.bin', headers: { authorization: token, 'content-type': 'application/octet-stream' }, body })
+  t.equal(declared.res.statusCode, 413)
+  t.match(declared.events, [{ event: 'file.upload_failed', reason: 'LG_UPLOAD_TOO_LARGE', bytes: 0 }], 'declared too large: refused with nothing read')
+  // A body of unknown length is stopped as it crosses the limit.
+  const sent = await d.send({ method: 'POST', url: '/v1/files?filename=big.bin', headers: { authorization: token, 'content-type': 'application/octet-stream' }, body: Readable.from([Buffer.from(body)]) })
   t.equal(sent.res.statusCode, 413)
   const event = sent.events[0]
   expectEvents(t, sent, [{ ...base, event: 'file.upload_failed', outcome: 'failure', sub: 'alice', fileId: event?.fileId ?? 'an id', bytes: event?.bytes ?? -1, reason: 'LG_UPLOAD_TOO_LARGE' }], 'too large')
