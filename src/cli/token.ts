@@ -3,7 +3,8 @@ import { createSigner } from 'fast-jwt'
 
 const [sub, ttl = '24h'] = process.argv.slice(2)
 const secret = process.env.JWT_SECRET
-if (sub === undefined || secret === undefined || secret.length < 32) {
+// An option (--help, -h) is never a user id.
+if (sub === undefined || sub.startsWith('-') || secret === undefined || secret.length < 32) {
   process.stderr.write('usage: JWT_SECRET=<32+ characters> npm run -s token -- <sub> [lifetime, e.g. 24h]\n')
   process.exit(1)
 }

@@ -30,12 +30,17 @@ export const RequestOptionsSchema = Type.Object({
 
 export type RequestOptions = Static<typeof RequestOptionsSchema>
 
+/** What a request takes and until when. */
 export interface RequestTerms {
   expiresAt: number
+  /** Files it takes at most, and bytes in all. */
   maxFiles: number
   maxBytes: number
+  /** Media types (`type/subtype` or `type/*`, lower case) an upload may declare; null: any. */
   allowedTypes: string[] | null
+  /** scrypt hash (domain/password); null: no password. */
   passwordHash: string | null
+  /** The owner's words to the uploader, shown as text; null: none. */
   message: string | null
 }
 

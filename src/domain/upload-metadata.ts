@@ -40,7 +40,7 @@ function integer (key: keyof typeof INTEGERS, value: string | null | undefined):
 export function uploadOptions (metadata: Record<string, string | null> = {}): UploadOptions {
   const unknown = Object.keys(metadata).filter((key) => !KEYS.has(key))
   if (unknown.length > 0) {
-    throw badRequest('LG_BAD_METADATA', `Unknown Upload-Metadata key${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}: use filename, filetype, share, ttl, maxDownloads or retention`)
+    throw badRequest('LG_BAD_METADATA', `Unknown Upload-Metadata key${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}: use filename, filetype, share, ttl, maxDownloads or retention (or Uppy's name, type and relativePath)`)
   }
   const { share = 'false' } = metadata
   if (share !== 'true' && share !== 'false') throw badRequest('LG_BAD_METADATA', 'Upload-Metadata share must be true or false')

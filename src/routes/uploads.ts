@@ -273,10 +273,17 @@ const uploadsRoute: FastifyPluginAsyncTypebox = async (fastify) => {
     }
   }
 
+  /** A HEAD's Upload-Metadata without what the gateway keeps there of its own (owner, quota): what the client sent. */
+  const INTERNAL_KEYS = new Set([OWNER, QUOTA_BYTES, QUOTA_FILES])
+  const clientMetadata = (header: string): string => header.split(',').filter((pair) => !INTERNAL_KEYS.has(pair.trim().split(' ')[0] ?? '')).join(',')
+
   /** Sends tus's answer through Fastify (its hooks, the shutdown's Connection: close). */
   async function send (reply: FastifyReply, response: Response, headers: Record<string, string> = {}): Promise<FastifyReply> {
     reply.code(response.status)
-    response.headers.forEach((value, name) => { if (name !== 'content-length') reply.header(name, value) })
+    response.headers.forEach((value, name) => {
+      if (name === 'upload-metadata') reply.header(name, clientMetadata(value))
+      else if (name !== 'content-length') reply.header(name, value)
+    })
     reply.headers(headers)
     const body = await response.text()
     return await reply.send(body === '' ? undefined : body)

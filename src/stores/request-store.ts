@@ -2,24 +2,16 @@
 // hash of their token for whoever holds the link. What a request has received is counted
 // elsewhere (its caps are a UsageStore's); this port keeps what it is and whether it is
 // still open.
+import type { RequestTerms } from '../domain/request-policy.js'
 import type { Page, PageQuery } from './link-store.js'
 
-export interface RequestRecord {
+/** A request's terms (domain/request-policy: expiry, caps, allowed types, password hash, message), and who made it. */
+export interface RequestRecord extends RequestTerms {
   id: string
   owner: string
   /** SHA-256 of the request's token (domain/tokens); the token itself is never stored. */
   tokenHash: string
   createdAt: number
-  expiresAt: number
-  /** Files it takes at most, and bytes in all. */
-  maxFiles: number
-  maxBytes: number
-  /** Media types (`type/subtype` or `type/*`, lower case) an upload may declare; null: any. */
-  allowedTypes: string[] | null
-  /** scrypt hash (domain/password); null: no password. */
-  passwordHash: string | null
-  /** The owner's words to the uploader, shown as text; null: none. */
-  message: string | null
   revokedAt: number | null
 }
 

@@ -6,7 +6,6 @@
 // the owner's page by keyboard. Skipped, loudly, where chromium is not installed; .ci/run
 // installs it so CI always runs this. `npm run docs:screenshots` (LINKGATE_SCREENSHOTS=1)
 // writes the screenshots of docs/ from here.
-import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import { once } from 'node:events'
@@ -16,6 +15,7 @@ import { join } from 'node:path'
 import type { BrowserContext } from 'playwright-core'
 import t, { type Test } from 'tap'
 import type { SessionUser } from '../../src/session.js'
+import { CHROMIUM, CHROMIUM_ARGS, chromiumMissing } from '../helpers/chromium.js'
 import { buildTestApp } from '../helpers/app.js'
 import { gatewayOidc, startProvider } from '../helpers/oidc.js'
 import { freePort } from '../helpers/ports.js'
@@ -23,7 +23,6 @@ import { startRedis } from '../helpers/redis.js'
 import { startS3 } from '../helpers/s3.js'
 import { ROOT } from '../helpers/root.js'
 
-const CHROMIUM = '/usr/bin/chromium'
 const DOCS = join(ROOT, 'docs')
 
 /** A headless chromium with a profile of its own, closed on teardown. */
@@ -36,7 +35,7 @@ async function launch (t: Test): Promise<BrowserContext> {
     headless: true,
     acceptDownloads: true,
     viewport: { width: 720, height: 480 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
+    args: CHROMIUM_ARGS
   })
   t.teardown(async () => { await browser.close() })
   return browser
@@ -54,11 +53,8 @@ async function listen (app: Awaited<ReturnType<typeof buildTestApp>>['app']): Pr
   return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
 }
 
-if (!existsSync(CHROMIUM)) {
-  const reason = `${CHROMIUM} not found: install Debian's chromium (apt-get install chromium) to run the browser tests`
-  // CI installs chromium (.ci/run), so there a missing browser is a failure, not a skip.
-  if (process.env.CI === 'true') t.fail(reason)
-  process.stderr.write(`\n*** SKIPPING THE BROWSER TESTS: ${reason} ***\n\n`)
+const reason = chromiumMissing(t, 'THE BROWSER TESTS')
+if (reason !== null) {
   t.test('a one-time link in a real browser', { skip: reason }, () => {})
 } else {
   t.test('a one-time link in a real browser', async (t) => {

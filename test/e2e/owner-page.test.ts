@@ -6,13 +6,14 @@
 // bytes, once. No Content-Security-Policy violation on the way. Skipped, loudly, where
 // chromium is not installed; .ci/run installs it so CI always runs this.
 import { createHash, randomBytes } from 'node:crypto'
-import { createReadStream, existsSync } from 'node:fs'
+import { createReadStream } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Browser, Page, Request } from 'playwright-core'
+import type { Page, Request } from 'playwright-core'
 import decodeQR from 'qr/decode.js'
-import t, { type Test } from 'tap'
+import t from 'tap'
+import { chromiumMissing, launchChromium } from '../helpers/chromium.js'
 import { MiB, buildTestApp } from '../helpers/app.js'
 import { gatewayOidc, startProvider } from '../helpers/oidc.js'
 import { freePort } from '../helpers/ports.js'
@@ -20,22 +21,10 @@ import { startRedis } from '../helpers/redis.js'
 import { startS3 } from '../helpers/s3.js'
 import { withTimeout } from '../helpers/wait.js'
 
-const CHROMIUM = '/usr/bin/chromium'
 const TEST_NAME = "the owner's page: sign in, a 50 MiB upload that survives going offline, a one-time link, its QR code, the download"
 const SIZE = 50 * MiB
 /** The provider's dev login page links a web font and there is no network: never wait for `load`. */
 const READY = { waitUntil: 'domcontentloaded' } as const
-
-async function launch (t: Test): Promise<Browser> {
-  const { chromium } = await import('playwright-core')
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
-  })
-  t.teardown(async () => { await browser.close() })
-  return browser
-}
 
 async function sha256 (file: string): Promise<string> {
   const hash = createHash('sha256')
@@ -70,11 +59,8 @@ async function qrPixels (page: Page, size: number): Promise<{ width: number, hei
   return { width: size, height: size, data: Uint8ClampedArray.from(data) }
 }
 
-if (!existsSync(CHROMIUM)) {
-  const reason = `${CHROMIUM} not found: install Debian's chromium (apt-get install chromium) to run the browser tests`
-  // CI installs chromium (.ci/run), so there a missing browser is a failure, not a skip.
-  if (process.env.CI === 'true') t.fail(reason)
-  process.stderr.write(`\n*** SKIPPING THE OWNER'S PAGE BROWSER TEST: ${reason} ***\n\n`)
+const reason = chromiumMissing(t, 'THE OWNER\'S PAGE BROWSER TEST')
+if (reason !== null) {
   t.test(TEST_NAME, { skip: reason }, () => {})
 } else {
   t.test(TEST_NAME, async (t) => {
@@ -97,7 +83,7 @@ if (!existsSync(CHROMIUM)) {
     await writeFile(file, bytes)
     const digest = createHash('sha256').update(bytes).digest('hex')
 
-    const browser = await launch(t)
+    const browser = await launchChromium(t)
     const owner = await browser.newContext()
     t.teardown(async () => { await owner.close() })
     const page = await owner.newPage()

@@ -1,5 +1,6 @@
 // `npm run token` (dist/src/cli/token.js): the token it prints is accepted by a gateway with
-// the same JWT_SECRET, it expires when asked, and a lifetime it cannot read is an error.
+// the same JWT_SECRET, it expires when asked, and a lifetime it cannot read (or an option
+// where the user id goes) is an error.
 import { execFile } from 'node:child_process'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -29,5 +30,14 @@ t.test('a lifetime it cannot read is an error, not a token of another lifetime',
     t.equal(made.code, 1, ttl)
     t.equal(made.stdout, '', `${ttl}: no token`)
     t.match(made.stderr, /the lifetime must be a whole number with s, m, h or d/, ttl)
+  }
+})
+
+t.test('an option is not a user id: --help prints the usage, not a token for "--help"', async (t) => {
+  for (const arg of ['--help', '-h']) {
+    const made = await run(arg)
+    t.equal(made.code, 1, arg)
+    t.equal(made.stdout, '', `${arg}: no token`)
+    t.match(made.stderr, /^usage: /, arg)
   }
 })

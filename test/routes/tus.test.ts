@@ -18,6 +18,7 @@ import { startRedis } from '../helpers/redis.js'
 import { startS3 } from '../helpers/s3.js'
 import { poll } from '../helpers/wait.js'
 import { newId } from '../../src/domain/ids.js'
+import { OWNER, QUOTA_BYTES, QUOTA_FILES } from '../../src/stores/upload-store.js'
 import { cutSocket, interruptAt, tusUpload, type TusFailure } from '../helpers/tus.js'
 
 const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex')
@@ -133,6 +134,8 @@ t.test('an upload is its creator\'s: for anyone else it does not exist (404, as 
   }
   const own = await app.inject({ method: 'HEAD', url: path, headers: { ...tus, authorization: alice } })
   t.equal(own.headers['upload-offset'], '0', "bob's PATCH wrote nothing")
+  const keys = String(own.headers['upload-metadata'] ?? '').split(',').map((pair) => pair.trim().split(' ')[0])
+  t.notOk(keys.some((key) => key === OWNER || key === QUOTA_BYTES || key === QUOTA_FILES), `HEAD shows the upload's options, not what the gateway keeps of its own (${keys.join(' ')})`)
   const done = await app.inject({ method: 'PATCH', url: path, headers: { ...tus, authorization: alice, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' }, body: '0123456789' })
   t.equal(done.statusCode, 204)
   const fileId = done.headers['linkgate-file-id']
