@@ -10,7 +10,6 @@ import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { createSigner } from 'fast-jwt'
 import S3rver from 's3rver'
-import { addMultipartListing } from '../test/helpers/s3-multipart.js'
 
 export const MiB = 1024 * 1024
 export const LOOPBACK = '127.0.0.1'
@@ -190,8 +189,6 @@ export async function startS3 (dir: string): Promise<BenchS3> {
   const bucket = 'linkgate-bench'
   await mkdir(dir, { recursive: true })
   const server = new S3rver({ address: LOOPBACK, port: 0, silent: true, directory: dir, vhostBuckets: false, configureBuckets: [{ name: bucket }] })
-  // The multipart calls @tus/s3-store needs and s3rver lacks, as in the tests.
-  addMultipartListing(server, dir, bucket)
   const address = await server.run()
   return {
     endpoint: `http://${LOOPBACK}:${address.port}`,

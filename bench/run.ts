@@ -217,7 +217,7 @@ async function uploadBench (env: GatewayEnv, s3: BenchS3): Promise<string> {
   const pattern = newPattern()
   const client = s3Client(s3)
   cleanups.push(async () => { client.destroy() })
-  const paths: UploadPath[] = ['raw', 'multipart', 'tus', 'direct']
+  const paths: UploadPath[] = ['raw', 'multipart', 'direct']
   const timeoutMs = settings.uploadTimeout * 1000
   const samples = new Map<string, UploadSample[]>()
   const keyOf = (size: number, path: UploadPath): string => `${size}:${path}`
@@ -265,7 +265,7 @@ async function uploadBench (env: GatewayEnv, s3: BenchS3): Promise<string> {
   // start-up's garbage and grown young generation, which a long-running gateway has shed.
   const settled = new Map<string, { restKiB: number, hwmKiB: number }>()
   for (const size of settings.uploadMiB) {
-    for (const path of ['raw', 'multipart', 'tus'] as const) {
+    for (const path of ['raw', 'multipart'] as const) {
       await gateway?.stop()
       gateway = await Gateway.start(env)
       const restKiB = await settle(gateway.pid, 30_000)
@@ -295,12 +295,12 @@ async function uploadBench (env: GatewayEnv, s3: BenchS3): Promise<string> {
       percent(med(size, path, (s) => s.benchCpu))
     ]
   }))
-  const peaks = (['raw', 'multipart', 'tus'] as const).map((path) => [`gateway ${path}`, ...settings.uploadMiB.map((size) => mib(peak(size, path)))])
-  peaks.push(['gateway just started (before the upload)', ...settings.uploadMiB.map((size) => mib(median(['raw', 'multipart', 'tus'].flatMap((p) => (samples.get(keyOf(size, p as UploadPath)) ?? []).map((s) => s.hwmStartKiB)))))])
-  for (const path of ['raw', 'multipart', 'tus'] as const) {
+  const peaks = (['raw', 'multipart'] as const).map((path) => [`gateway ${path}`, ...settings.uploadMiB.map((size) => mib(peak(size, path)))])
+  peaks.push(['gateway just started (before the upload)', ...settings.uploadMiB.map((size) => mib(median(['raw', 'multipart'].flatMap((p) => (samples.get(keyOf(size, p as UploadPath)) ?? []).map((s) => s.hwmStartKiB)))))])
+  for (const path of ['raw', 'multipart'] as const) {
     peaks.push([`gateway ${path}, settled first (one upload)`, ...settings.uploadMiB.map((size) => mib(settled.get(keyOf(size, path))?.hwmKiB ?? Number.NaN))])
   }
-  peaks.push(['gateway settled (RSS before the upload)', ...settings.uploadMiB.map((size) => mib(Math.max(...(['raw', 'multipart', 'tus'] as const).map((p) => settled.get(keyOf(size, p))?.restKiB ?? Number.NaN))))])
+  peaks.push(['gateway settled (RSS before the upload)', ...settings.uploadMiB.map((size) => mib(Math.max(...(['raw', 'multipart'] as const).map((p) => settled.get(keyOf(size, p))?.restKiB ?? Number.NaN))))])
   return [
     `## 2. Upload: a stream of unknown length (chunked, no content-length), part size ${PART_SIZE / MiB} MiB, queue ${QUEUE_SIZE}, checksums WHEN_REQUIRED (${settings.rounds} round${settings.rounds > 1 ? 's' : ''}, median)`,
     '',

@@ -36,8 +36,8 @@ function validationDetail (error: FastifyError): string {
   return `${path} ${first.message ?? 'is invalid'}`
 }
 
-/** What Fastify's own 415 (a body no route parser takes) should add: what the routes that parse a body take. */
-const MEDIA_TYPES = 'send JSON with Content-Type: application/json (application/x-www-form-urlencoded is taken only by the download page\'s form)'
+/** What a 415 should say: what the routes that parse a body take. */
+const MEDIA_TYPES = 'send JSON with Content-Type: application/json (the download page\'s form: application/x-www-form-urlencoded)'
 
 const NO_QUERY = { type: 'object', properties: {}, additionalProperties: false }
 
@@ -65,9 +65,8 @@ export default fp(async function errorsPlugin (fastify) {
       return sendError(request, reply, status, ours ? error.code : 'LG_INTERNAL', ours ? error.message : 'Internal Server Error')
     }
     request.log.info({ code: error.code, status }, error.message)
-    // Our own 415s (a file request's allowed types) say what they take themselves.
-    const detail = status === 415 && !(error instanceof HttpError) ? `${error.message}: ${MEDIA_TYPES}` : error.message
-    return sendError(request, reply, status, publicCode(error.code, status), detail, error instanceof HttpError ? error.members : {})
+    const detail = status === 415 ? `${error.message}: ${MEDIA_TYPES}` : error.message
+    return sendError(request, reply, status, publicCode(error.code, status), detail)
   })
 
   // A route that declares no query string takes none: an unknown parameter is refused like

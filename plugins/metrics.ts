@@ -24,7 +24,6 @@ export interface Metrics {
   redemptions: Counter<'outcome'>
   uploadBytes: Counter<'outcome'>
   uploadDuration: Histogram<'outcome'>
-  resumableUploads: Counter<'event'>
   rateLimited: Counter<'route'>
   linkStoreDuration: Histogram<'operation'>
   s3RequestDuration: Histogram<'operation'>
@@ -70,12 +69,6 @@ function createMetrics (): Metrics {
       help: 'Time to answer POST /v1/files, by outcome (success: status below 400)',
       labelNames: ['outcome'],
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
-      registers
-    }),
-    resumableUploads: new Counter({
-      name: 'linkgate_resumable_uploads_total',
-      help: 'Resumable (tus) uploads created, terminated by their owner, or expired (their bytes count in linkgate_upload_bytes_total once finished)',
-      labelNames: ['event'],
       registers
     }),
     rateLimited: new Counter({
@@ -210,11 +203,6 @@ export default fp(async function metricsPlugin (fastify) {
         break
       case 'link.denied':
         metrics.redemptions.inc({ outcome: event.reason !== null && DENIAL_REASONS.has(event.reason) ? event.reason : 'other' })
-        break
-      case 'upload.created':
-      case 'upload.terminated':
-      case 'upload.expired':
-        metrics.resumableUploads.inc({ event: event.event.slice('upload.'.length) })
         break
       case 'file.uploaded':
       case 'file.upload_failed':

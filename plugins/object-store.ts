@@ -1,6 +1,6 @@
 // Wires the ObjectStore port: S3 when S3_BUCKET is set, a local directory otherwise (whose
 // gateway-signed URLs this plugin also serves, at /o/*).
-import { S3 } from '@aws-sdk/client-s3'
+import { S3Client } from '@aws-sdk/client-s3'
 import fp from 'fastify-plugin'
 import { resolve } from 'node:path'
 import { ConfigError } from '../src/config.js'
@@ -14,8 +14,8 @@ import { S3ObjectStore } from '../src/stores/s3-object-store.js'
 declare module 'fastify' {
   interface FastifyInstance {
     objectStore: ObjectStore
-    /** The S3 client behind the object store (and the upload store, and metrics); null in embedded mode. */
-    s3Client: S3 | null
+    /** The S3 client behind the object store (for metrics); null in embedded mode. */
+    s3Client: S3Client | null
   }
 }
 
@@ -48,8 +48,7 @@ export default fp<ObjectStorePluginOptions>(async function objectStorePlugin (fa
     await fastify.register(localObjectRoutes, { store })
     return
   }
-  // S3 is S3Client with a method per command, as @tus/s3-store calls it.
-  const client = new S3({
+  const client = new S3Client({
     region: s3.region ?? process.env.AWS_REGION ?? 'us-east-1',
     endpoint: s3.endpoint,
     forcePathStyle: s3.forcePathStyle,

@@ -40,7 +40,6 @@ function packageVersion (): string {
 function tagOf (url: string): string {
   if (url.startsWith('/v1/files/:id/links') || url.startsWith('/v1/links')) return 'links'
   if (url.startsWith('/v1/files')) return 'files'
-  if (url.startsWith('/v1/requests') || url.startsWith('/r/')) return 'requests'
   if (url.startsWith('/s/')) return 'redemption'
   return 'operations'
 }
@@ -53,27 +52,20 @@ interface Operation {
 /**
  * What the generator cannot know: a parameter with a default is optional to the client
  * (Fastify fills it in) even where the schema lists it as required; a body whose schema
- * admits null may be left out; the uploads stream a body no schema describes.
+ * admits null may be left out; the upload streams a body no schema describes.
  */
 function finish (document: { paths?: Record<string, Record<string, Operation>>, components?: { schemas?: Record<string, unknown> } }): void {
-  // The upload routes parse no body (they stream it), so their schemas cannot say what they take.
-  const uploadBody = (fields: Record<string, unknown>): Operation['requestBody'] => ({
-    required: true,
-    content: {
-      'multipart/form-data': { schema: { type: 'object', required: ['file'], properties: { ...fields, file: { type: 'string', format: 'binary' } } } },
-      '*/*': { schema: { type: 'string', format: 'binary', description: 'Any other content type: the file itself, of any length (name from ?filename=)' } }
-    }
-  } as unknown as Operation['requestBody'])
+  // The upload route parses no body (it streams it), so its schema cannot say what it takes.
   const upload = document.paths?.['/v1/files']?.post
-  if (upload !== undefined) upload.requestBody = uploadBody({})
-  const requestUpload = document.paths?.['/r/{token}']?.post
-  if (requestUpload !== undefined) requestUpload.requestBody = uploadBody({ password: { type: 'string', description: 'The request\'s password, if it has one: a field before the file' } })
-  // tus (/v1/uploads) streams its bodies to the store itself too: the file's bytes, from Upload-Offset.
-  const bytes = { 'application/offset+octet-stream': { schema: { type: 'string', format: 'binary', description: 'The file\'s bytes from Upload-Offset' } } }
-  const creation = document.paths?.['/v1/uploads']?.post
-  if (creation !== undefined) creation.requestBody = { required: false, content: bytes } as unknown as Operation['requestBody']
-  const append = document.paths?.['/v1/uploads/{id}']?.patch
-  if (append !== undefined) append.requestBody = { required: true, content: bytes } as unknown as Operation['requestBody']
+  if (upload !== undefined) {
+    upload.requestBody = {
+      required: true,
+      content: {
+        'multipart/form-data': { schema: { type: 'object', required: ['file'], properties: { file: { type: 'string', format: 'binary' } } } },
+        '*/*': { schema: { type: 'string', format: 'binary', description: 'Any other content type: the file itself, of any length (name from ?filename=)' } }
+      }
+    } as unknown as Operation['requestBody']
+  }
   for (const item of Object.values(document.paths ?? {})) {
     for (const operation of Object.values(item)) {
       for (const parameter of operation.parameters ?? []) {
@@ -120,7 +112,6 @@ export default fp(async function openapiPlugin (fastify) {
         { name: 'files', description: "The caller's files" },
         { name: 'links', description: "The caller's share links" },
         { name: 'redemption', description: 'Public share-link redemption' },
-        { name: 'requests', description: 'File requests: links through which anyone may upload files into the caller\'s' },
         { name: 'operations', description: 'Liveness and readiness' }
       ]
     },

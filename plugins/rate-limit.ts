@@ -8,9 +8,8 @@
 // A client without a token is its address: an IPv4 address, or an IPv6 /64 (clientKey).
 // Share links (/s/*) are guarded by budgets kept by the LinkStore, so that a redemption
 // spends them in the same atomic step (one Redis round trip) that reads and counts the link
-// (docs/decisions/0003-budgets-inside-the-redeem-script.md); file requests' links (/r/*)
-// spend the same budgets, one call before they look:
-//   per client IP, REDEEM_RATE_LIMIT requests a minute, shared by GET/HEAD/POST /s/* and /r/*;
+// (docs/decisions/0003-budgets-inside-the-redeem-script.md):
+//   per client IP, REDEEM_RATE_LIMIT requests a minute, shared by GET/HEAD/POST /s/*;
 //   misses (unknown or expired tokens, forged forms, wrong passwords) per IP, and wrong
 //   passwords per link too, REDEEM_MISS_LIMIT per 10 minutes; over it, /s/* answers 429 for
 //   the rest of the window, even for valid tokens. Every /s/* request reserves a miss before
@@ -42,26 +41,18 @@ export interface PasswordAttempt {
   release: () => void
 }
 
-/**
- * What a refusal is about, for the audit trail: a share link (link.denied, in its history),
- * null for a token not looked up yet, or a file request (request.denied; its id once known).
- */
-export type Guarded = LinkRecord | null | { fileRequestId: string | null }
-
-/** For /s/:token and /r/:token requests: the client is the IP, the link is the token's. */
+/** For /s/:token requests: the client is the IP, the link is the token's. */
 export interface RedeemGuard {
   /** What a redemption spends first: a miss of the client's, reserved, then one of its requests. */
   spent: (request: FastifyRequest) => { misses: Budget, budgets: Budget[] }
   /** Spends spent() on its own (for the routes that do not redeem in one step); throws a 429. */
   admit: (request: FastifyRequest) => Promise<void>
-  /** admit() for /r/:token, its refusal audited as a file request's. */
-  admitFileRequest: (request: FastifyRequest) => Promise<void>
   /** After admit(): the token was no miss (a live link), so its reserved miss is given back. */
   notAMiss: (request: FastifyRequest) => Promise<void>
   /** The 429 for a refusal, audited (in the link's history when there is a link). */
-  auditedRefusal: (request: FastifyRequest, verdict: BudgetVerdict & { ok: false }, about?: Guarded) => HttpError
-  /** Takes a check slot and reserves a miss for the client and for the link (the token's); throws a 429 (audited) when either is spent. */
-  passwordAttempt: (request: FastifyRequest, about: LinkRecord | { fileRequestId: string }) => Promise<PasswordAttempt>
+  auditedRefusal: (request: FastifyRequest, verdict: BudgetVerdict & { ok: false }, link?: LinkRecord) => HttpError
+  /** Takes a check slot and reserves a miss for the client and for the link; throws a 429 (audited) when either is spent. */
+  passwordAttempt: (request: FastifyRequest, link: LinkRecord) => Promise<PasswordAttempt>
 }
 
 declare module 'fastify' {
@@ -122,13 +113,8 @@ export default fp(async function rateLimitPlugin (fastify) {
   // One link may take half of the checks (at least one): a hot link cannot starve the others.
   const passwordChecks = new ConcurrencyLimit(limits.passwordChecks, Math.max(1, Math.floor(limits.passwordChecks / 2)))
 
-  function auditRateLimited (request: FastifyRequest, about: Guarded): void {
-    if (about !== null && 'fileRequestId' in about) fastify.audit(request, 'request.denied', { reason: 'rate_limited', fileRequestId: about.fileRequestId })
-    else fastify.audit(request, 'link.denied', { reason: 'rate_limited' }, about)
-  }
-
-  function auditedRefusal (request: FastifyRequest, verdict: BudgetVerdict & { ok: false }, about: Guarded = null): HttpError {
-    auditRateLimited(request, about)
+  function auditedRefusal (request: FastifyRequest, verdict: BudgetVerdict & { ok: false }, link?: LinkRecord): HttpError {
+    fastify.audit(request, 'link.denied', { reason: 'rate_limited' }, link)
     const wait = Math.max(1, Math.ceil(verdict.resetMs / 1000))
     return tooManyRequests(wait, {
       'retry-after': String(wait),
@@ -138,10 +124,10 @@ export default fp(async function rateLimitPlugin (fastify) {
     })
   }
 
-  async function passwordAttempt (request: FastifyRequest, about: LinkRecord | { fileRequestId: string }): Promise<PasswordAttempt> {
-    const release = passwordChecks.tryAcquire('fileRequestId' in about ? about.fileRequestId : about.id)
+  async function passwordAttempt (request: FastifyRequest, link: LinkRecord): Promise<PasswordAttempt> {
+    const release = passwordChecks.tryAcquire(link.id)
     if (release === null) {
-      auditRateLimited(request, about)
+      fastify.audit(request, 'link.denied', { reason: 'rate_limited' }, link)
       throw tooManyRequests(1, { 'retry-after': '1' })
     }
     try {
@@ -152,7 +138,7 @@ export default fp(async function rateLimitPlugin (fastify) {
         // A refused reservation is no guess: give back what it took (the refused budget
         // counted too), so that the counts stay those of the checks that ran.
         await budgetStore.refund(reserved.slice(0, reserved.indexOf(verdict.refused) + 1))
-        throw auditedRefusal(request, verdict, about)
+        throw auditedRefusal(request, verdict, link)
       }
       return { refund: async () => { await budgetStore.refund(reserved) }, release }
     } catch (err) {
@@ -161,23 +147,18 @@ export default fp(async function rateLimitPlugin (fastify) {
     }
   }
 
-  function admitAs (about: Guarded): (request: FastifyRequest) => Promise<void> {
-    return async function admit (request) {
+  fastify.decorate('redeemGuard', {
+    spent,
+    auditedRefusal,
+    passwordAttempt,
+    async admit (request) {
       const { misses, budgets } = spent(request)
       const verdict = await budgetStore.spend([misses, ...budgets])
       if (verdict.ok) return
       // Refused: nothing was looked up, so nothing was missed.
       await budgetStore.refund([misses])
-      throw auditedRefusal(request, verdict, about)
-    }
-  }
-
-  fastify.decorate('redeemGuard', {
-    spent,
-    auditedRefusal,
-    passwordAttempt,
-    admit: admitAs(null),
-    admitFileRequest: admitAs({ fileRequestId: null }),
+      throw auditedRefusal(request, verdict)
+    },
     notAMiss: async (request) => { await budgetStore.refund([misses(request)]) }
   } satisfies RedeemGuard)
 }, { name: 'rate-limit', dependencies: ['redis', 'stores', 'audit'] })

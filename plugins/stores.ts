@@ -1,6 +1,6 @@
-// Wires the LinkStore, BudgetStore, LinkHistory, TokenStore, RequestStore and UsageStore ports: one Redis
-// store for the first three when Redis is configured (a redemption spends its budgets with the
-// link in one round trip), process memory otherwise.
+// Wires the LinkStore, BudgetStore, LinkHistory and TokenStore ports: one Redis store for
+// the first three when Redis is configured (a redemption spends its budgets with the link in
+// one round trip), process memory otherwise.
 import fp from 'fastify-plugin'
 import type { BudgetStore } from '../src/stores/budget-store.js'
 import type { LinkHistory } from '../src/stores/link-history.js'
@@ -8,16 +8,10 @@ import type { LinkStore } from '../src/stores/link-store.js'
 import { MemoryBudgetStore } from '../src/stores/memory-budget-store.js'
 import { MemoryLinkHistory } from '../src/stores/memory-link-history.js'
 import { MemoryLinkStore } from '../src/stores/memory-link-store.js'
-import { MemoryRequestStore } from '../src/stores/memory-request-store.js'
 import { MemoryTokenStore } from '../src/stores/memory-token-store.js'
-import { MemoryUsageStore } from '../src/stores/memory-usage-store.js'
-import { RedisRequestStore } from '../src/stores/redis-request-store.js'
 import { RedisStore } from '../src/stores/redis-store.js'
 import { RedisTokenStore } from '../src/stores/redis-token-store.js'
-import { RedisUsageStore } from '../src/stores/redis-usage-store.js'
-import type { RequestStore } from '../src/stores/request-store.js'
 import type { TokenStore } from '../src/stores/token-store.js'
-import type { UsageStore } from '../src/stores/usage-store.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -25,8 +19,6 @@ declare module 'fastify' {
     budgetStore: BudgetStore
     linkHistory: LinkHistory
     tokenStore: TokenStore
-    requestStore: RequestStore
-    usageStore: UsageStore
   }
 }
 
@@ -38,8 +30,6 @@ export default fp(async function storesPlugin (fastify) {
     fastify.decorate('budgetStore', store)
     fastify.decorate('linkHistory', store)
     fastify.decorate('tokenStore', new RedisTokenStore(fastify.redis))
-    fastify.decorate('requestStore', new RedisRequestStore(fastify.redis))
-    fastify.decorate('usageStore', new RedisUsageStore(fastify.redis))
     return
   }
   const budgets = new MemoryBudgetStore()
@@ -48,13 +38,9 @@ export default fp(async function storesPlugin (fastify) {
   fastify.decorate('linkStore', links)
   fastify.decorate('budgetStore', budgets)
   fastify.decorate('linkHistory', history)
-  const requests = new MemoryRequestStore()
   fastify.decorate('tokenStore', new MemoryTokenStore())
-  fastify.decorate('requestStore', requests)
-  fastify.decorate('usageStore', new MemoryUsageStore())
   fastify.addHook('onClose', async () => {
     links.close()
-    requests.close()
     budgets.close()
     history.close()
   })

@@ -3,13 +3,8 @@
 // one of them, and the claim state lives in the store, so a restart loses nothing: a
 // claim whose instance died lapses and the file is swept again. Each pass also removes
 // what uploads that failed with the link store down left behind (their orphan markers).
-// A file it deletes gives its share of its owner's quota back; an orphan's upload gave its
-// own back when it failed. And it removes the resumable uploads past UPLOAD_EXPIRY.
-import { ERRORS } from '@tus/utils'
 import fp from 'fastify-plugin'
-import { releaseQuota } from '../src/intake.js'
 import { ORPHANS, objectKey } from '../src/stores/object-store.js'
-import { OWNER, fileIdOf, reservedBy } from '../src/stores/upload-store.js'
 
 const LEASE_MS = 5 * 60 * 1000
 const BATCH = 100
@@ -26,7 +21,7 @@ declare module 'fastify' {
 }
 
 export default fp(async function sweeperPlugin (fastify) {
-  const { linkStore, objectStore, usageStore, uploadStore, uploadLocker } = fastify
+  const { linkStore, objectStore } = fastify
 
   /**
    * An upload whose record could not be written nor removed left a marker: its record (if it
@@ -42,41 +37,9 @@ export default fp(async function sweeperPlugin (fastify) {
     }
   }
 
-  /**
-   * Resumable uploads past their expiry: an unfinished one is removed (its S3 multipart upload
-   * aborted, its state dropped), audited as upload.expired, and gives its quota back; a finished one whose file is
-   * recorded only loses its state. Under the upload's lock, so that a finish in progress
-   * completes first. Idempotent, so instances may race.
-   */
-  async function expireUploads (now: number): Promise<void> {
-    for (const upload of await uploadStore.expired(now)) {
-      const fileId = fileIdOf(upload.id)
-      const lock = uploadLocker.newLock(upload.id)
-      await lock.lock(new AbortController().signal, () => {})
-      try {
-        if (fileId !== null && await linkStore.getFile(fileId) !== null) {
-          await uploadStore.forget(upload.id)
-          continue
-        }
-        const removed = await uploadStore.remove(upload.id).then(() => true, (err: unknown) => {
-          if (err === ERRORS.FILE_NOT_FOUND) return false
-          throw err
-        })
-        if (!removed) continue
-        const owner = upload.metadata?.[OWNER] ?? null
-        fastify.audit(null, 'upload.expired', { fileId, sub: owner })
-        // What its creation reserved of its owner's quota goes back.
-        if (owner !== null) await releaseQuota(usageStore, fastify.log, owner, reservedBy(upload))
-      } finally {
-        await lock.unlock()
-      }
-    }
-  }
-
   async function runOnce (now = Date.now()): Promise<number> {
     // Apart: a bucket the gateway may not list must not stop the retention.
     await reapOrphans().catch((err: Error) => { fastify.log.warn({ err: { message: err.message } }, 'sweeper: failed uploads not cleaned up this pass') })
-    await expireUploads(now).catch((err: Error) => { fastify.log.warn({ err: { message: err.message } }, 'sweeper: expired resumable uploads not removed this pass') })
     let deleted = 0
     for (;;) {
       const due = await linkStore.claimExpiredFiles(now, LEASE_MS, BATCH)
@@ -87,7 +50,6 @@ export default fp(async function sweeperPlugin (fastify) {
           fastify.log.error({ err: { message: err.message }, fileId: file.id }, 'retention: object left behind (the bucket lifecycle rule is the backstop)')
         })
         fastify.audit(null, 'file.deleted', { fileId: file.id, sub: file.owner, bytes: file.size, reason: 'retention' })
-        await releaseQuota(usageStore, fastify.log, file.owner, { bytes: file.size, files: 1 })
         deleted++
       }
       if (due.length < BATCH) return deleted
@@ -107,4 +69,4 @@ export default fp(async function sweeperPlugin (fastify) {
     clearInterval(timer)
     await running
   })
-}, { name: 'sweeper', dependencies: ['stores', 'object-store', 'upload-store', 'audit'] })
+}, { name: 'sweeper', dependencies: ['stores', 'object-store', 'audit'] })

@@ -8,9 +8,7 @@ import type { Config } from './config.js'
 import { clientErrorHandler, frameworkErrors } from './framework-errors.js'
 import authRoutes from './routes/auth.js'
 import healthRoutes from './routes/health.js'
-import ownerPageRoutes from './routes/owner-page.js'
 import redeemRoutes from './routes/redeem.js'
-import requestUploadRoutes from './routes/request-upload.js'
 import v1Routes from './routes/v1.js'
 
 declare module 'fastify' {
@@ -40,7 +38,6 @@ const PLUGINS = [
   'audit',
   'openapi', // before any route, so that every route is documented
   'object-store', // and, in embedded mode, its /o/* route
-  'upload-store', // resumable uploads (tus): the object store's bucket or directory
   'rate-limit',
   'identity-provider', // null without OIDC_ISSUER
   'session', // browser sign-in's cookies, only with OIDC_CLIENT_ID
@@ -78,8 +75,6 @@ export async function buildApp (config: Config, options: AppOptions = {}): Promi
   await app.register(healthRoutes)
   await app.register(v1Routes, { prefix: '/v1' })
   await app.register(authRoutes)
-  await app.register(ownerPageRoutes)
   await app.register(redeemRoutes)
-  await app.register(requestUploadRoutes)
   return app
 }

@@ -11,11 +11,9 @@ export type AuditOutcome = Static<typeof AuditOutcomeSchema>
 export type DenialReason =
   | 'not_found' | 'expired' | 'exhausted' | 'revoked'
   | 'forbidden' | 'unauthenticated' | 'bad_password' | 'bad_form' | 'rate_limited'
-  // File requests: every file or byte it takes is spoken for; the upload's type is not one it takes.
-  | 'full' | 'type_not_allowed'
 
 /** What a route says; the audit plugin adds time, request and client. */
-export type AuditFields = Partial<Pick<AuditEvent, 'fileId' | 'linkId' | 'reason' | 'bytes' | 'sub' | 'fileRequestId'>> & {
+export type AuditFields = Partial<Pick<AuditEvent, 'fileId' | 'linkId' | 'reason' | 'bytes' | 'sub'>> & {
   outcome?: AuditOutcome
 }
 
@@ -32,14 +30,7 @@ const OUTCOMES: Record<AuditEventName, AuditOutcome> = {
   'auth.sign_in_failed': 'failure',
   'auth.signed_out': 'success',
   'token.created': 'success',
-  'token.revoked': 'success',
-  'request.created': 'success',
-  'request.revoked': 'success',
-  'request.file_received': 'success',
-  'request.denied': 'denied',
-  'upload.created': 'success',
-  'upload.terminated': 'success',
-  'upload.expired': 'success'
+  'token.revoked': 'success'
 }
 
 export function auditEvent (
@@ -58,7 +49,6 @@ export function auditEvent (
     linkId: fields.linkId ?? null,
     outcome: fields.outcome ?? OUTCOMES[event],
     reason: fields.reason ?? null,
-    bytes: fields.bytes ?? null,
-    fileRequestId: fields.fileRequestId ?? null
+    bytes: fields.bytes ?? null
   }
 }

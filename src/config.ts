@@ -65,8 +65,6 @@ export interface Config {
     /** When the rate-limit store fails: false answers 503 (closed), true lets requests through. */
     failOpen: boolean
   }
-  /** What one user may keep, across instances (QUOTA_BYTES, QUOTA_FILES); null: unlimited. */
-  quota: { bytes: number | null, files: number | null }
   /** Bearer token /metrics requires; null: open. */
   metricsToken: string | null
   /** Seconds in-flight requests get to finish on SIGTERM before they are aborted. */
@@ -75,8 +73,6 @@ export interface Config {
   fileMaxRetention: number | null
   /** Seconds between two runs of the retention sweeper. */
   sweepInterval: number
-  /** Seconds a resumable (tus) upload may take from its creation; then the sweeper removes what is left of it. */
-  uploadExpiry: number
   /** Seconds a connection may be silent (no bytes either way) before it is closed. */
   idleTimeout: number
   /** Seconds a request body that is not an upload may take to arrive in full (then 408). */
@@ -118,7 +114,6 @@ export type RedisConfig =
 export class ConfigError extends Error {}
 
 const SIZE = '^[0-9]+(\\.[0-9]+)?\\s*([KMGT]i?B|B)?$'
-const SIZE_EXPECTED = 'a number of bytes, optionally with a unit (B, KB, MB, GB, TB, KiB, MiB, GiB or TiB), e.g. 10GiB, 500MB or 1048576'
 const SECONDS = { type: 'integer', minimum: 1, maximum: 31_536_000 * 10 }
 const HTTP_URL = '^https?://[^/?#]+(/[^?#]*)?$'
 const CLAIM = '^[A-Za-z0-9_.:/-]{1,128}$'
@@ -158,9 +153,7 @@ const schema = {
     SESSION_SECRET: { type: 'string', pattern: '^[^,]{32,}(,[^,]{32,})*$', expected: 'at least 32 characters (e.g. the output of openssl rand -hex 32), or a comma list of such secrets to rotate: the first seals, all open' },
     SESSION_TTL: { type: 'integer', minimum: 60, maximum: 30 * 86_400, default: 8 * 3600 },
     SIGNED_URL_TTL: { type: 'integer', minimum: 1, maximum: 604_800, default: 60 },
-    MAX_UPLOAD_BYTES: { type: 'string', pattern: SIZE, default: '10GiB', expected: SIZE_EXPECTED },
-    QUOTA_BYTES: { type: 'string', pattern: SIZE, expected: SIZE_EXPECTED },
-    QUOTA_FILES: { type: 'integer', minimum: 1, maximum: 1_000_000_000, example: 10_000 },
+    MAX_UPLOAD_BYTES: { type: 'string', pattern: SIZE, default: '10GiB', expected: 'a number of bytes, optionally with a unit (B, KB, MB, GB, TB, KiB, MiB, GiB or TiB), e.g. 10GiB, 500MB or 1048576' },
     LINK_DEFAULT_TTL: { ...SECONDS, default: 7 * 86_400 },
     LINK_MAX_TTL: { ...SECONDS, default: 30 * 86_400 },
     ALLOW_ACTIVE_INLINE: { type: 'boolean', default: false },
@@ -182,7 +175,6 @@ const schema = {
     SHUTDOWN_GRACE: { type: 'integer', minimum: 0, maximum: 3600, default: 25 },
     FILE_MAX_RETENTION: { ...SECONDS, example: 30 * 86_400 },
     SWEEP_INTERVAL: { type: 'integer', minimum: 1, maximum: 86_400, default: 60 },
-    UPLOAD_EXPIRY: { type: 'integer', minimum: 1, maximum: 30 * 86_400, default: 86_400 },
     IDLE_TIMEOUT: { type: 'integer', minimum: 1, maximum: 3600, default: 120 },
     BODY_TIMEOUT: { type: 'integer', minimum: 1, maximum: 3600, default: 10 }
   }
@@ -447,8 +439,6 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   if (linkDefaultTtl > linkMaxTtl) throw new ConfigError(`LINK_DEFAULT_TTL must not exceed LINK_MAX_TTL (${linkMaxTtl})`)
   const maxUploadBytes = parseSize(str('MAX_UPLOAD_BYTES') as string)
   if (maxUploadBytes < 1) throw new ConfigError('MAX_UPLOAD_BYTES must be at least 1 byte')
-  const quotaBytes = str('QUOTA_BYTES') === undefined ? null : parseSize(str('QUOTA_BYTES') as string)
-  if (quotaBytes !== null && quotaBytes < 1) throw new ConfigError('QUOTA_BYTES must be at least 1 byte (unset it for no quota)')
 
   return {
     host: str('HOST') as string,
@@ -481,12 +471,10 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
       passwordChecks: num('PASSWORD_CHECK_CONCURRENCY'),
       failOpen: v.RATE_LIMIT_FAIL_OPEN as boolean
     },
-    quota: { bytes: quotaBytes, files: (v.QUOTA_FILES as number | undefined) ?? null },
     metricsToken: str('METRICS_TOKEN') ?? null,
     shutdownGrace: num('SHUTDOWN_GRACE'),
     fileMaxRetention: (v.FILE_MAX_RETENTION as number | undefined) ?? null,
     sweepInterval: num('SWEEP_INTERVAL'),
-    uploadExpiry: num('UPLOAD_EXPIRY'),
     idleTimeout: num('IDLE_TIMEOUT'),
     bodyTimeout: num('BODY_TIMEOUT')
   }

@@ -1,16 +1,8 @@
 // Errors the application raises on purpose: each has an HTTP status and a stable code
 // that clients can switch on. Plain classes, so domain code needs no Fastify.
 
-/** Members a problem may carry besides RFC 9457's, each declared in ProblemSchema (src/schemas.ts). */
-export interface ProblemMembers {
-  /** Over quota: the bytes the user may still upload (QUOTA_BYTES), if capped. */
-  remainingBytes?: number
-  /** Over quota: the files the user may still upload (QUOTA_FILES), if capped. */
-  remainingFiles?: number
-}
-
 export class HttpError extends Error {
-  constructor (readonly statusCode: number, readonly code: string, message: string, readonly headers: Record<string, string> = {}, readonly members: ProblemMembers = {}) {
+  constructor (readonly statusCode: number, readonly code: string, message: string, readonly headers: Record<string, string> = {}) {
     super(message)
     this.name = 'HttpError'
   }

@@ -40,7 +40,7 @@ export function loggerOptions (level: string): FastifyServerOptions['logger'] {
     level,
     redact: {
       paths: [
-        'req.headers.authorization', 'req.headers["x-link-password"]', 'req.headers["x-request-password"]', 'res.headers.location',
+        'req.headers.authorization', 'req.headers["x-link-password"]', 'res.headers.location',
         // @fastify/multipart logs its busboy options at trace, the request's headers among them.
         'busboyOptions.headers',
         // Node's parse errors carry the raw request bytes (headers, tokens, passwords).

@@ -3,10 +3,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { STATUS_CODES } from 'node:http'
 import { prefersHtml } from './domain/negotiation.js'
-import type { ProblemMembers } from './errors.js'
 import { errorPage, pageHeaders } from './pages.js'
 
-export interface Problem extends ProblemMembers {
+export interface Problem {
   type: string
   title: string
   status: number
@@ -14,8 +13,8 @@ export interface Problem extends ProblemMembers {
   code: string
 }
 
-export function sendProblem (reply: FastifyReply, status: number, code: string, detail: string, members: ProblemMembers = {}): FastifyReply {
-  const problem: Problem = { type: 'about:blank', title: STATUS_CODES[status] ?? 'Error', status, detail, code, ...members }
+export function sendProblem (reply: FastifyReply, status: number, code: string, detail: string): FastifyReply {
+  const problem: Problem = { type: 'about:blank', title: STATUS_CODES[status] ?? 'Error', status, detail, code }
   return reply.code(status).type('application/problem+json; charset=utf-8').send(problem)
 }
 
@@ -26,8 +25,8 @@ const PAGE_TITLES: Record<number, string> = {
   429: 'Too many requests'
 }
 
-export function sendError (request: FastifyRequest, reply: FastifyReply, status: number, code: string, detail: string, members: ProblemMembers = {}): FastifyReply {
-  if (!prefersHtml(request.headers.accept)) return sendProblem(reply, status, code, detail, members)
+export function sendError (request: FastifyRequest, reply: FastifyReply, status: number, code: string, detail: string): FastifyReply {
+  if (!prefersHtml(request.headers.accept)) return sendProblem(reply, status, code, detail)
   const title = PAGE_TITLES[status] ?? STATUS_CODES[status] ?? 'Error'
   return reply.code(status).headers(pageHeaders()).send(errorPage(title, detail))
 }

@@ -13,9 +13,7 @@ export const ProblemSchema = Type.Object({
   title: Type.String(),
   status: Type.Integer(),
   detail: Type.String(),
-  code: Type.String(),
-  remainingBytes: Type.Optional(Type.Integer({ description: 'Over quota: bytes the user may still upload (absent when QUOTA_BYTES is unset)' })),
-  remainingFiles: Type.Optional(Type.Integer({ description: 'Over quota: files the user may still upload (absent when QUOTA_FILES is unset)' }))
+  code: Type.String()
 }, { $id: 'Problem', description: 'RFC 9457 problem details' })
 
 export const IdParamsSchema = Type.Object({ id: Type.String({ pattern: ID_PATTERN }) })
@@ -42,8 +40,7 @@ export const FileSchema = Type.Object({
   contentType: Type.String(),
   sha256: Type.String(),
   createdAt: Type.String({ format: 'date-time' }),
-  expiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When the file is deleted by its retention; null: kept until deleted' }),
-  request: Type.Optional(Type.String({ description: 'The id of the file request it was uploaded by; absent for the owner\'s own uploads' }))
+  expiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When the file is deleted by its retention; null: kept until deleted' })
 })
 
 const LinkFields = {
@@ -75,79 +72,11 @@ export const NewFileSchema = Type.Object({
   link: Type.Optional(NewLinkSchema)
 })
 
-const Unlimited = <T extends TSchema>(schema: T, description: string): TUnion<[T, TNull]> => Type.Union([schema, Type.Null()], { description: `${description}; null: unlimited` })
-
-/** GET /v1/me: who the caller is, what they keep, and the limits they upload under. */
-export const MeSchema = Type.Object({
-  user: Type.String({ description: 'The user id files and links belong to' }),
-  usage: Type.Object({
-    bytes: Type.Integer({ description: 'Bytes of the user\'s files, and reserved by their uploads in progress' }),
-    files: Type.Integer({ description: 'The user\'s files, and their uploads in progress' })
-  }),
-  limits: Type.Object({
-    quotaBytes: Unlimited(Type.Integer(), 'QUOTA_BYTES'),
-    quotaFiles: Unlimited(Type.Integer(), 'QUOTA_FILES'),
-    maxUploadBytes: Type.Integer({ description: 'MAX_UPLOAD_BYTES: the largest single upload' }),
-    uploadConcurrency: Type.Integer({ description: 'UPLOAD_CONCURRENCY: uploads in progress at once' })
-  }),
-  remaining: Type.Object({
-    bytes: Unlimited(Type.Integer(), 'Bytes the user may still upload under QUOTA_BYTES'),
-    files: Unlimited(Type.Integer(), 'Files the user may still upload under QUOTA_FILES')
-  })
-})
-
-const RequestFields = {
-  id: Type.String(),
-  createdAt: Type.String({ format: 'date-time' }),
-  expiresAt: Type.String({ format: 'date-time' }),
-  maxFiles: Type.Integer(),
-  maxBytes: Type.Integer(),
-  allowedTypes: Type.Union([Type.Array(Type.String()), Type.Null()], { description: 'Media types an upload may declare (type/subtype or type/*); null: any' }),
-  passwordProtected: Type.Boolean(),
-  message: Type.Union([Type.String(), Type.Null()]),
-  status: Type.Union([Type.Literal('active'), Type.Literal('full'), Type.Literal('expired'), Type.Literal('revoked')], {
-    description: 'full: every file or byte it takes is received or being received'
-  }),
-  revokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-  received: Type.Object({ files: Type.Integer(), bytes: Type.Integer() }, { description: 'What it has taken so far, uploads in progress included' })
-}
-
-/** A file request (upload link) as listed: never its token. */
-export const RequestSchema = Type.Object(RequestFields)
-
-/** A file request as created: the only time its token and URL are shown. */
-export const NewRequestSchema = Type.Object({
-  ...RequestFields,
-  token: Type.String(),
-  url: Type.String({ description: 'PUBLIC_URL/r/<token>: the page (browsers) and the upload endpoint (POST)' })
-})
-
-/** What anyone holding a request's link may know of it (GET /r/:token as JSON): never its owner. */
-export const RequestInfoSchema = Type.Object({
-  message: Type.Union([Type.String(), Type.Null()]),
-  expiresAt: Type.String({ format: 'date-time' }),
-  allowedTypes: Type.Union([Type.Array(Type.String()), Type.Null()]),
-  passwordRequired: Type.Boolean(),
-  filesLeft: Type.Integer(),
-  bytesLeft: Type.Integer(),
-  maxFileBytes: Type.Integer({ description: 'The largest one file may be (MAX_UPLOAD_BYTES), whatever is left' })
-})
-
-/** What an uploader is told of the file it sent: nothing of the owner's. */
-export const ReceivedFileSchema = Type.Object({
-  filename: Type.String(),
-  size: Type.Integer(),
-  contentType: Type.String(),
-  sha256: Type.String()
-})
-
 export const AuditEventNameSchema = Type.Union([
   Type.Literal('file.uploaded'), Type.Literal('file.upload_failed'), Type.Literal('file.deleted'),
   Type.Literal('link.created'), Type.Literal('link.redeemed'), Type.Literal('link.denied'), Type.Literal('link.revoked'),
   Type.Literal('auth.failed'), Type.Literal('auth.signed_in'), Type.Literal('auth.sign_in_failed'), Type.Literal('auth.signed_out'),
-  Type.Literal('token.created'), Type.Literal('token.revoked'),
-  Type.Literal('request.created'), Type.Literal('request.revoked'), Type.Literal('request.file_received'), Type.Literal('request.denied'),
-  Type.Literal('upload.created'), Type.Literal('upload.terminated'), Type.Literal('upload.expired')
+  Type.Literal('token.created'), Type.Literal('token.revoked')
 ])
 
 export const AuditOutcomeSchema = Type.Union([Type.Literal('success'), Type.Literal('failure'), Type.Literal('denied')])
@@ -164,8 +93,7 @@ export const AuditEventSchema = Type.Object({
   linkId: Type.Union([Type.String(), Type.Null()]),
   outcome: AuditOutcomeSchema,
   reason: Type.Union([Type.String(), Type.Null()]),
-  bytes: Type.Union([Type.Integer(), Type.Null()]),
-  fileRequestId: Type.Union([Type.String(), Type.Null()], { description: 'The file request (upload link) the event is about' })
+  bytes: Type.Union([Type.Integer(), Type.Null()])
 })
 
 /**

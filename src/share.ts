@@ -15,10 +15,8 @@ export type LinkView = Static<typeof LinkSchema>
 export type NewLinkView = Static<typeof NewLinkSchema>
 
 export function fileView (file: FileRecord): FileView {
-  const { id, filename, size, contentType, sha256, createdAt, expiresAt, request } = file
-  const view: FileView = { id, filename, size, contentType, sha256, createdAt: iso(createdAt), expiresAt: expiresAt === null ? null : iso(expiresAt) }
-  if (request !== undefined) view.request = request
-  return view
+  const { id, filename, size, contentType, sha256, createdAt, expiresAt } = file
+  return { id, filename, size, contentType, sha256, createdAt: iso(createdAt), expiresAt: expiresAt === null ? null : iso(expiresAt) }
 }
 
 export function linkView (link: LinkRecord, now = Date.now()): LinkView {

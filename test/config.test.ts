@@ -95,16 +95,6 @@ t.test('MAX_UPLOAD_BYTES accepts sizes with units', async (t) => {
   t.equal(loadConfig({ MAX_UPLOAD_BYTES: '1B' }).maxUploadBytes, 1)
 })
 
-t.test('QUOTA_BYTES and QUOTA_FILES: unlimited by default, sizes as MAX_UPLOAD_BYTES', async (t) => {
-  t.same(loadConfig({}).quota, { bytes: null, files: null })
-  t.same(loadConfig({ QUOTA_BYTES: '5GiB', QUOTA_FILES: '1000' }).quota, { bytes: 5 * GiB, files: 1000 })
-  t.same(loadConfig({ QUOTA_BYTES: '1.5GB' }).quota, { bytes: 1_500_000_000, files: null })
-  t.match(configError({ QUOTA_BYTES: '5 gigs' }).message, /^QUOTA_BYTES must be a number of bytes, optionally with a unit .*\(got "5 gigs"\)$/)
-  t.match(configError({ QUOTA_BYTES: '0' }).message, /^QUOTA_BYTES must be at least 1 byte/)
-  t.match(configError({ QUOTA_FILES: '0' }).message, /^QUOTA_FILES /)
-  t.match(configError({ QUOTA_FILES: 'many' }).message, /^QUOTA_FILES /)
-})
-
 t.test('parseSize', async (t) => {
   const cases: Array<[string, number]> = [
     ['0', 0],

@@ -1,5 +1,5 @@
 // Browser or API client? A request that prefers text/html is a browser; curl's */* and
-// application/json are API clients. And which compressed form of a static file a client takes.
+// application/json are API clients.
 
 function quality (accept: string, type: string): number {
   let best = -1
@@ -17,14 +17,4 @@ export function prefersHtml (accept: string | undefined): boolean {
   if (accept === undefined) return false
   const html = Math.max(quality(accept, 'text/html'), quality(accept, 'application/xhtml+xml'))
   return html > 0 && html >= Math.max(quality(accept, 'application/json'), quality(accept, 'application/problem+json'))
-}
-
-/**
- * The first of `offered` (in the server's order of preference) that `acceptEncoding` takes
- * with a quality above 0, or null: then the bytes go as they are. `*` is not read: every
- * client that decompresses names what it decompresses.
- */
-export function preferredEncoding<T extends string> (acceptEncoding: string | undefined, offered: readonly T[]): T | null {
-  if (acceptEncoding === undefined) return null
-  return offered.find((encoding) => quality(acceptEncoding, encoding) > 0) ?? null
 }

@@ -2,12 +2,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { ownerOf } from '../identity.js'
-import { releaseQuota } from '../intake.js'
 import { fileView, ownFile } from '../share.js'
 import { FileSchema, IdParamsSchema, PageQuerySchema, PageSchema, errorResponses } from '../schemas.js'
 
 const filesRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { linkStore, objectStore, usageStore } = fastify
+  const { linkStore, objectStore } = fastify
   const { signedUrlTtl } = fastify.config
 
   fastify.get('/files', {
@@ -40,8 +39,6 @@ const filesRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         request.log.error({ err: { message: err.message }, fileId: file.id }, 'delete: object left behind')
       })
       fastify.audit(request, 'file.deleted', { fileId: file.id, bytes: file.size })
-      // Only the caller whose delete removed the record gives its share back, so twice is never.
-      await releaseQuota(usageStore, request.log, file.owner, { bytes: file.size, files: 1 })
     }
     return await reply.code(204).send(null)
   })

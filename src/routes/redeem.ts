@@ -18,7 +18,7 @@ import { deriveKey } from '../domain/secrets.js'
 import { TOKEN_PATTERN, hashToken } from '../domain/tokens.js'
 import { HttpError } from '../errors.js'
 import type { Identity } from '../identity.js'
-import { accountOf, downloadPage, notSharedPage, pageHeaders, previewPage, type Account } from '../pages.js'
+import { downloadPage, notSharedPage, pageHeaders, previewPage, type Account } from '../pages.js'
 import { beginSignIn } from './auth.js'
 import { IgnoredQuerySchema, ProblemResponse, errorResponses } from '../schemas.js'
 import { isMiss, linkStatus, type LinkRecord, type RedeemResult } from '../stores/link-store.js'
@@ -30,8 +30,7 @@ const FormSchema = Type.Object({
 }, { additionalProperties: false })
 const redeemErrors = { ...errorResponses, 403: ProblemResponse }
 
-/** What every /s/* and /r/* answer says: nothing about a link may be cached, indexed or leaked onwards. */
-export const PRIVATE = { 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'x-robots-tag': 'noindex' }
+const PRIVATE = { 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'x-robots-tag': 'noindex' }
 
 const linkGone = (): HttpError => new HttpError(404, 'LG_NOT_FOUND', 'This link is unknown, has expired, was revoked or has been used up.')
 
@@ -53,7 +52,7 @@ const redeemRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   /** Who a browser's pages say is signed in, with the CSRF token of its sign-out form; null for a bearer or nobody. */
   function account (request: FastifyRequest): Account | null {
     const user = fastify.signInEnabled && request.identity?.via === 'session' ? request.session.get('user') : undefined
-    return user === undefined ? null : accountOf(user)
+    return user === undefined ? null : { name: user.email ?? user.sub, csrf: user.csrf }
   }
 
   /** What the download form's nonce is bound to: the link, and the browser's session if it has one. */

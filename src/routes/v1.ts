@@ -1,30 +1,23 @@
 // /v1, the API: every route here authenticates (once, for the scope), checks that the
 // credential may do what the route does (a personal token's scopes: the route's
-// config.scope; 'any' for what every credential may read), and spends the caller's API budget unless it names a budget of its own in
+// config.scope), and spends the caller's API budget unless it names a budget of its own in
 // config.rateLimit (uploads).
 import type { FastifyPluginAsync } from 'fastify'
 import type { Scope } from '../domain/scopes.js'
 import { requireScope } from '../identity.js'
 import filesRoutes from './files.js'
 import linksRoutes from './links.js'
-import meRoute from './me.js'
-import requestsRoutes from './requests.js'
-import qrRoutes from './qr.js'
 import tokensRoutes from './tokens.js'
 import uploadRoute from './upload.js'
-import uploadsRoute from './uploads.js'
 
-/**
- * What a route needs: a token scope, 'account' (the person themselves, never a personal
- * token), or 'any' (any credential, whatever its scopes).
- */
-interface RouteConfig { scope?: Scope | 'account' | 'any', rateLimit?: unknown }
+/** What a route needs: a token scope, or 'account' (the person themselves, never a personal token). */
+interface RouteConfig { scope?: Scope | 'account', rateLimit?: unknown }
 
 const v1Routes: FastifyPluginAsync = async (fastify) => {
   fastify.addHook('onRequest', fastify.authenticate)
   fastify.addHook('onRequest', async (request) => {
     const { scope } = request.routeOptions.config as RouteConfig
-    if (scope !== undefined && scope !== 'any') requireScope(request, scope)
+    if (scope !== undefined) requireScope(request, scope)
   })
   fastify.addHook('onRoute', (route) => {
     const config = (route.config ?? {}) as RouteConfig
@@ -33,13 +26,9 @@ const v1Routes: FastifyPluginAsync = async (fastify) => {
     route.preHandler = [fastify.apiRateLimit, ...[route.preHandler ?? []].flat()]
   })
   await fastify.register(uploadRoute)
-  await fastify.register(uploadsRoute)
   await fastify.register(filesRoutes)
   await fastify.register(linksRoutes)
   await fastify.register(tokensRoutes)
-  await fastify.register(requestsRoutes)
-  await fastify.register(meRoute)
-  await fastify.register(qrRoutes)
 }
 
 export default v1Routes

@@ -18,8 +18,6 @@ export interface FileRecord {
   createdAt: number
   /** When the retention sweeper deletes the file (ms); null: kept until deleted. */
   expiresAt: number | null
-  /** The id of the file request it was uploaded by; absent for the owner's own uploads. */
-  request?: string
 }
 
 export interface LinkRecord {

@@ -7,8 +7,7 @@ import {
   type FileRecord, type LinkRecord, type LinkStore, type Page, type PageQuery, type RedeemOptions, type RedeemResult
 } from './link-store.js'
 
-/** One page of `items`, newest (highest id) first. */
-export function page<T extends { id: string }> (items: Iterable<T>, { limit, after }: PageQuery): Page<T> {
+function page<T extends { id: string }> (items: Iterable<T>, { limit, after }: PageQuery): Page<T> {
   const sorted = [...items]
     .filter((item) => after === undefined || item.id < after)
     .sort((a, b) => (a.id < b.id ? 1 : -1))

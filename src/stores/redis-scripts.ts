@@ -124,48 +124,6 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('PEXPIREAT', KEYS[1], math.max(last, cjson.decode(ARGV[2]).expiresAt))
 return 1`
 
-// KEYS[1]: a user's usage (hash: bytes, files). ARGV: bytes and files to add, then their caps
-// ('' for none). A counter refuses only when something is added to it (see usage-store.ts
-// fits). Returns {1 or 0, bytes, files}: after adding, or as it stands when refused.
-const RESERVE_USAGE = `
-local cur = redis.call('HMGET', KEYS[1], 'bytes', 'files')
-local bytes, files = tonumber(cur[1] or '0'), tonumber(cur[2] or '0')
-local addBytes, addFiles = tonumber(ARGV[1]), tonumber(ARGV[2])
-local function over (used, more, cap) return more > 0 and cap ~= '' and used + more > tonumber(cap) end
-if over(bytes, addBytes, ARGV[3]) or over(files, addFiles, ARGV[4]) then return {0, bytes, files} end
-if addBytes ~= 0 then bytes = redis.call('HINCRBY', KEYS[1], 'bytes', ARGV[1]) end
-if addFiles ~= 0 then files = redis.call('HINCRBY', KEYS[1], 'files', ARGV[2]) end
-return {1, bytes, files}`
-
-// KEYS[1]: a user's usage; ARGV: bytes and files to subtract, never below zero. The hash goes
-// when both reach zero. Numbers go back to Redis through %d: Lua would write a large one
-// with an exponent, which HINCRBY refuses.
-const RELEASE_USAGE = `
-local cur = redis.call('HMGET', KEYS[1], 'bytes', 'files')
-local bytes, files = tonumber(cur[1] or '0'), tonumber(cur[2] or '0')
-local lessBytes = math.min(bytes, math.max(0, tonumber(ARGV[1])))
-local lessFiles = math.min(files, math.max(0, tonumber(ARGV[2])))
-if bytes - lessBytes == 0 and files - lessFiles == 0 then
-  redis.call('DEL', KEYS[1])
-  return
-end
-if lessBytes > 0 then redis.call('HINCRBY', KEYS[1], 'bytes', string.format('%d', -lessBytes)) end
-if lessFiles > 0 then redis.call('HINCRBY', KEYS[1], 'files', string.format('%d', -lessFiles)) end`
-
-// A resumable upload's lock (redis-upload-state.ts). KEYS[1]: the lock, holding its holder's
-// token (ARGV[1]); KEYS[2]: the flag another request sets to ask for it.
-// Renews the lease (ARGV[2] ms) if the token still holds it: -1 lost, 1 asked for, 0 neither.
-const RENEW_LOCK = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-if redis.call('DEL', KEYS[2]) == 1 then return 1 end
-return 0`
-
-// Releases the lock if the token still holds it.
-const RELEASE_LOCK = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1], KEYS[2]) end
-return 0`
-
 export type Arg = string | number
 
 /**
@@ -201,9 +159,5 @@ export const scripts = {
   revoke: new Lua<number>(REVOKE),
   claim: new Lua<string[]>(CLAIM),
   appendEvents: new Lua<null>(APPEND_EVENTS),
-  createToken: new Lua<number>(CREATE_TOKEN),
-  reserveUsage: new Lua<[number, number, number]>(RESERVE_USAGE),
-  releaseUsage: new Lua<null>(RELEASE_USAGE),
-  renewLock: new Lua<number>(RENEW_LOCK),
-  releaseLock: new Lua<number>(RELEASE_LOCK)
+  createToken: new Lua<number>(CREATE_TOKEN)
 }

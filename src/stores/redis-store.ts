@@ -60,9 +60,7 @@ function toFile (h: Record<string, string>): FileRecord {
     contentType: h.contentType ?? '',
     sha256: h.sha256 ?? '',
     createdAt: Number(h.createdAt),
-    expiresAt: h.expiresAt === undefined ? null : Number(h.expiresAt),
-    // Absent from the records written before file requests, and from the owner's own uploads.
-    ...(h.request === undefined ? {} : { request: h.request })
+    expiresAt: h.expiresAt === undefined ? null : Number(h.expiresAt)
   }
 }
 
@@ -94,24 +92,6 @@ function fields (record: object): Record<string, string> {
   return out
 }
 
-/**
- * One page of a listing: the ids in the sorted set `indexKey` (time-ordered, read newest
- * first by lexicographic range), loaded; index entries whose record is gone (expired links
- * and requests, half-deleted files) are pruned as they are met.
- */
-export async function indexPage<T> (redis: Redis | Cluster, indexKey: string, query: PageQuery, load: (id: string) => Promise<T | null>): Promise<Page<T>> {
-  const max = query.after === undefined ? '+' : `(${query.after}`
-  const ids = await storeCall(redis.zrange(indexKey, max, '-', 'BYLEX', 'REV', 'LIMIT', 0, query.limit + 1))
-  const pageIds = ids.slice(0, query.limit)
-  const loaded = await Promise.all(pageIds.map(load))
-  const stale = pageIds.filter((_, i) => loaded[i] === null)
-  if (stale.length > 0) await storeCall(redis.zrem(indexKey, ...stale))
-  return {
-    items: loaded.filter((x): x is Awaited<T> => x !== null),
-    next: ids.length > query.limit ? (pageIds.at(-1) ?? null) : null
-  }
-}
-
 export class RedisStore implements LinkStore, BudgetStore, LinkHistory {
   readonly #redis: Redis | Cluster
   /** On Cluster, a script only reaches keys of one slot: budgets go one by one, apart from the link. */
@@ -135,8 +115,22 @@ export class RedisStore implements LinkStore, BudgetStore, LinkHistory {
     return h.id === undefined ? null : toFile(h)
   }
 
+  async #page<T> (indexKey: string, query: PageQuery, load: (id: string) => Promise<T | null>): Promise<Page<T>> {
+    const max = query.after === undefined ? '+' : `(${query.after}`
+    const ids = await storeCall(this.#redis.zrange(indexKey, max, '-', 'BYLEX', 'REV', 'LIMIT', 0, query.limit + 1))
+    const pageIds = ids.slice(0, query.limit)
+    const loaded = await Promise.all(pageIds.map(load))
+    // Index entries of expired links (or half-deleted files) are pruned as they are met.
+    const stale = pageIds.filter((_, i) => loaded[i] === null)
+    if (stale.length > 0) await storeCall(this.#redis.zrem(indexKey, ...stale))
+    return {
+      items: loaded.filter((x): x is Awaited<T> => x !== null),
+      next: ids.length > query.limit ? (pageIds.at(-1) ?? null) : null
+    }
+  }
+
   async listFiles (owner: string, query: PageQuery): Promise<Page<FileRecord>> {
-    return await indexPage(this.#redis, ownerFilesKey(owner), query, async (id) => await this.getFile(id))
+    return await this.#page(ownerFilesKey(owner), query, async (id) => await this.getFile(id))
   }
 
   async deleteFile (id: string): Promise<FileRecord | null> {
@@ -201,7 +195,7 @@ export class RedisStore implements LinkStore, BudgetStore, LinkHistory {
   }
 
   async listLinks (owner: string, query: PageQuery): Promise<Page<LinkRecord>> {
-    return await indexPage(this.#redis, ownerLinksKey(owner), query, async (id) => await this.getLink(id))
+    return await this.#page(ownerLinksKey(owner), query, async (id) => await this.getLink(id))
   }
 
   async revokeLink (id: string, at: number): Promise<boolean> {

@@ -61,7 +61,7 @@ function isNetworkError (err: unknown): boolean {
 }
 
 /** S3 failures become 503 (unreachable) or 502 (it answered with an error). */
-export function storeError (err: unknown): HttpError {
+function storeError (err: unknown): HttpError {
   return isNetworkError(err) ? unavailable('object store', err) : badGateway('object store', err)
 }
 

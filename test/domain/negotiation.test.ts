@@ -1,5 +1,5 @@
 import t from 'tap'
-import { preferredEncoding, prefersHtml } from '../../src/domain/negotiation.js'
+import { prefersHtml } from '../../src/domain/negotiation.js'
 
 const CHROME = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7'
 const FIREFOX = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8'
@@ -89,21 +89,4 @@ t.test('other parameters are not mistaken for a weight', async (t) => {
   t.equal(prefersHtml('text/html;charset=utf-8'), true)
   t.equal(prefersHtml('text/html;qs=0'), true, 'qs is not q')
   t.equal(prefersHtml('application/json;v=0.1, text/html;q=0.9'), false, 'JSON at an implicit q=1')
-})
-
-t.test('preferredEncoding: the server\'s first choice that the client takes', async (t) => {
-  const offered = ['br', 'gzip'] as const
-  const cases: Array<[string, string | undefined, string | null]> = [
-    ['Chromium', 'gzip, deflate, br, zstd', 'br'],
-    ['Firefox', 'gzip, deflate, br', 'br'],
-    ['gzip only', 'gzip', 'gzip'],
-    ['br refused with q=0', 'br;q=0, gzip', 'gzip'],
-    ['upper case and spaces', ' GZIP ; q=0.5', 'gzip'],
-    ['a quality that is not a number', 'br;q=x', null],
-    ['identity only', 'identity', null],
-    ['no header', undefined, null],
-    ['empty header', '', null],
-    ['a wildcard is not read', '*', null]
-  ]
-  for (const [name, header, expected] of cases) t.equal(preferredEncoding(header, offered), expected, name)
 })

@@ -93,28 +93,3 @@ t.test('a long stream over the limit stops', async (t) => {
   t.equal(received().length, 100 * 1024)
   t.ok(produced < 1024 * 1024, 'the source is not drained to the end')
 })
-
-t.test('admit: a chunk waits for its promise, passes at once on undefined, and a rejection fails the upload', async (t) => {
-  const chunks = [randomBytes(10), randomBytes(10), randomBytes(10)]
-  const asked: number[] = []
-  let granted = 0
-  const meter = new UploadMeter(100, (total) => {
-    asked.push(total)
-    if (total <= granted) return undefined
-    return new Promise<void>((resolve) => { setImmediate(() => { granted = total + 5; resolve() }) })
-  })
-  const { sink, received } = collector()
-  await pipeline(Readable.from(chunks), meter, sink)
-  t.same(asked, [10, 20, 30], 'asked with the running total, chunk by chunk')
-  t.ok(received().equals(Buffer.concat(chunks)), 'every byte passed, in order')
-  t.equal(meter.sha256(), sha256(Buffer.concat(chunks)))
-
-  const refusal = new Error('over quota')
-  const refusing = new UploadMeter(100, (total) => total > 15 ? Promise.reject(refusal) : undefined)
-  const out = collector()
-  await t.rejects(pipeline(Readable.from(chunks), refusing, out.sink), refusal)
-  t.equal(out.received().length, 10, 'nothing after the refused chunk reached the store')
-
-  const over = new UploadMeter(5, async () => { throw new Error('asked') })
-  await t.rejects(pipeline(Readable.from(chunks.slice(0, 1)), over, collector().sink), { code: 'LG_UPLOAD_TOO_LARGE' }, 'the size limit comes first')
-})

@@ -43,12 +43,10 @@ export async function testConfig (t: Teardown, deps: TestDeps, overrides: Partia
     trustProxy: false,
     // High enough that only the rate-limit tests meet them.
     limits: { redeemPerMinute: 100_000, redeemMisses: 100_000, uploadPerMinute: 100_000, apiPerMinute: 100_000, authFailures: 100_000, uploadConcurrency: 1000, passwordChecks: 64, failOpen: false },
-    quota: { bytes: null, files: null },
     metricsToken: null,
     shutdownGrace: 25,
     fileMaxRetention: null,
     sweepInterval: 60,
-    uploadExpiry: 86_400,
     idleTimeout: 120,
     bodyTimeout: 10,
     ...overrides

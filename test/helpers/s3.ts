@@ -3,14 +3,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
   GetObjectCommand,
-  ListMultipartUploadsCommand,
   NoSuchKey,
   S3Client,
   paginateListObjectsV2
 } from '@aws-sdk/client-s3'
 // s3rver is CommonJS (`module.exports = S3rver`); Node's ESM loader exposes module.exports as the default export.
 import S3rver from 's3rver'
-import { addMultipartListing } from './s3-multipart.js'
 import type { Teardown } from './teardown.js'
 
 export interface TestS3 {
@@ -22,8 +20,6 @@ export interface TestS3 {
   client: S3Client
   listKeys(): Promise<string[]>
   getObject(key: string): Promise<Buffer | null>
-  /** The keys of the multipart uploads in progress (neither completed nor aborted). */
-  listUploads(): Promise<string[]>
   stop(): Promise<void>
 }
 
@@ -45,7 +41,6 @@ export async function startS3 (t: Teardown): Promise<TestS3> {
     vhostBuckets: false,
     configureBuckets: [{ name: bucket }]
   })
-  addMultipartListing(server, directory, bucket)
 
   const address = await server.run().catch(async (err: unknown) => {
     await rm(directory, { recursive: true, force: true })
@@ -84,11 +79,6 @@ export async function startS3 (t: Teardown): Promise<TestS3> {
     }
   }
 
-  async function listUploads (): Promise<string[]> {
-    const listed = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }))
-    return (listed.Uploads ?? []).flatMap((upload) => upload.Key === undefined ? [] : [upload.Key])
-  }
-
   let stopping: Promise<void> | undefined
   function stop (): Promise<void> {
     stopping ??= (async () => {
@@ -115,7 +105,6 @@ export async function startS3 (t: Teardown): Promise<TestS3> {
     client,
     listKeys,
     getObject,
-    listUploads,
     stop
   }
 }

@@ -20,20 +20,8 @@ declare module 's3rver' {
     configureBuckets?: S3rverBucketConfig[]
   }
 
-  /** Koa's context, as far as the multipart listing (s3-multipart.ts) reads and writes it. */
-  interface S3rverContext {
-    method: string
-    path: string
-    query: Record<string, string | string[] | undefined>
-    status: number
-    type: string
-    body: unknown
-  }
-
   class S3rver {
     constructor (options?: S3rverOptions)
-    /** Koa's middleware list, composed when run() starts the server. */
-    middleware: Array<(ctx: S3rverContext, next: () => Promise<void>) => Promise<void>>
     httpServer?: Server
     run (): Promise<AddressInfo>
     close (): Promise<void>

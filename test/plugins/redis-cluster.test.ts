@@ -7,14 +7,12 @@ import { createRedisClient } from '../../plugins/redis.js'
 import type { Config, RedisConfig } from '../../src/config.js'
 import { newToken } from '../../src/domain/tokens.js'
 import { RedisStore } from '../../src/stores/redis-store.js'
-import { RedisUsageStore } from '../../src/stores/redis-usage-store.js'
 import { buildTestApp, type TestApp } from '../helpers/app.js'
 import { startRedisCluster } from '../helpers/redis.js'
 import { startS3 } from '../helpers/s3.js'
 import { budgetStoreContract } from '../stores/budget-store-contract.js'
 import { linkHistoryContract } from '../stores/link-history-contract.js'
 import { linkStoreContract } from '../stores/link-store-contract.js'
-import { usageStoreContract } from '../stores/usage-store-contract.js'
 
 const cluster = await startRedisCluster(t)
 const s3 = await startS3(t)
@@ -51,21 +49,19 @@ async function newLink ({ app, auth }: TestApp, fileId: string, options: object 
 t.test('the store contracts on a Cluster client as the gateway makes it', async (t) => {
   const clients: Cluster[] = []
   t.teardown(async () => { await Promise.all(clients.map(async (c) => await c.quit())) })
-  const connect = async (): Promise<Cluster> => {
+  const store = async (): Promise<RedisStore> => {
     const client = createRedisClient(redisConfig())
     if (!(client instanceof Cluster)) throw new Error('a cluster configuration makes a Cluster client')
     clients.push(client)
     await client.connect()
-    return client
+    return new RedisStore(client)
   }
-  const store = async (): Promise<RedisStore> => new RedisStore(await connect())
   linkStoreContract(t, async () => {
     const both = await store()
     return { links: both, budgets: both }
   })
   budgetStoreContract(t, store)
   linkHistoryContract(t, store)
-  usageStoreContract(t, async () => new RedisUsageStore(await connect()))
 })
 
 t.test('HTTP on a Cluster', async (t) => {

@@ -109,11 +109,6 @@ export function linkStoreContract (t: Test, make: (t: Test) => Promise<LinkStore
     await store.putFile(f)
     t.same(await store.getFile(f.id), f)
     t.equal(await store.getFile(newId()), null)
-    t.notOk('request' in f, 'a file of the owner\'s own has no request')
-    t.notOk('request' in (await store.getFile(f.id) ?? {}), 'and reads back without one')
-    const requested = file('alice', { request: newId() })
-    await store.putFile(requested)
-    t.same(await store.getFile(requested.id), requested, 'a file uploaded by a file request keeps its request id')
   })
 
   t.test('files list newest first, page by cursor, and only the owner\'s', async (t) => {

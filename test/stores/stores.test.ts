@@ -1,5 +1,5 @@
-// The contracts of the LinkStore, BudgetStore, LinkHistory and UsageStore ports: the same
-// suites against the memory adapters and against Redis (one class for the first three).
+// The contracts of the LinkStore, BudgetStore and LinkHistory ports: the same suites against
+// the memory adapters and against Redis (one class for all three).
 import { Redis } from 'ioredis'
 import t from 'tap'
 import { hashToken, newToken } from '../../src/domain/tokens.js'
@@ -9,15 +9,12 @@ import { EXPIRED_LINK_GRACE_MS } from '../../src/stores/link-store.js'
 import { MemoryBudgetStore } from '../../src/stores/memory-budget-store.js'
 import { MemoryLinkHistory } from '../../src/stores/memory-link-history.js'
 import { MemoryLinkStore } from '../../src/stores/memory-link-store.js'
-import { MemoryUsageStore } from '../../src/stores/memory-usage-store.js'
 import { RedisStore } from '../../src/stores/redis-store.js'
-import { RedisUsageStore } from '../../src/stores/redis-usage-store.js'
 import { startRedis } from '../helpers/redis.js'
 import { file, link } from '../helpers/records.js'
 import { budgetStoreContract } from './budget-store-contract.js'
 import { linkHistoryContract } from './link-history-contract.js'
 import { API, linkStoreContract } from './link-store-contract.js'
-import { usageStoreContract } from './usage-store-contract.js'
 
 t.test('memory', async (t) => {
   const budgetStore = (t: Parameters<Parameters<typeof budgetStoreContract>[1]>[0]): MemoryBudgetStore => {
@@ -37,7 +34,6 @@ t.test('memory', async (t) => {
     t.teardown(() => { history.close() })
     return history
   })
-  usageStoreContract(t, async () => new MemoryUsageStore())
 })
 
 t.test('redis', async (t) => {
@@ -56,7 +52,6 @@ t.test('redis', async (t) => {
   })
   budgetStoreContract(t, store)
   linkHistoryContract(t, store)
-  usageStoreContract(t, async () => new RedisUsageStore(await client()))
 
   t.test('a link\'s keys expire with it, plus the grace period', async (t) => {
     const c = await client()
