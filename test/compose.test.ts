@@ -4,9 +4,10 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
 import { VARIABLES } from '../src/config.js'
+import { ROOT } from './helpers/root.js'
 
 t.test('every configuration variable reaches the gateway service', async (t) => {
-  const compose = await readFile(join(import.meta.dirname, '..', 'docker-compose.yml'), 'utf8')
+  const compose = await readFile(join(ROOT, 'docker-compose.yml'), 'utf8')
   const gateway = compose.slice(compose.indexOf('\n  gateway:'))
   // What the compose file itself decides: the image's address, one Redis, S3 (no local data).
   const decided = new Set(['HOST', 'PORT', 'REDIS_SENTINELS', 'REDIS_SENTINEL_NAME', 'REDIS_CLUSTER_NODES', 'DATA_DIR'])

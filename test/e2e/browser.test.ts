@@ -15,9 +15,10 @@ import t, { type Test } from 'tap'
 import { buildTestApp } from '../helpers/app.js'
 import { startRedis } from '../helpers/redis.js'
 import { startS3 } from '../helpers/s3.js'
+import { ROOT } from '../helpers/root.js'
 
 const CHROMIUM = '/usr/bin/chromium'
-const DOCS = join(import.meta.dirname, '..', '..', 'docs')
+const DOCS = join(ROOT, 'docs')
 
 /** A headless chromium with a profile of its own, closed on teardown. */
 async function launch (t: Test): Promise<BrowserContext> {

@@ -6,8 +6,9 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
 import { buildTestApp, TEST_JWT_SECRET } from '../helpers/app.js'
+import { ROOT } from '../helpers/root.js'
 
-const TOKEN_CLI = join(import.meta.dirname, '..', '..', 'dist', 'src', 'cli', 'token.js')
+const TOKEN_CLI = join(ROOT, 'dist', 'src', 'cli', 'token.js')
 const run = async (...args: string[]): Promise<{ code: number, stdout: string, stderr: string }> =>
   await promisify(execFile)(process.execPath, [TOKEN_CLI, ...args], { env: { PATH: process.env.PATH ?? '', JWT_SECRET: TEST_JWT_SECRET } })
     .then(({ stdout, stderr }) => ({ code: 0, stdout, stderr }), (err: { code: number, stdout: string, stderr: string }) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }))

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { createSigner } from 'fast-jwt'
 import { TEST_JWT_SECRET } from './app.js'
+import { ROOT } from './root.js'
 import type { Teardown } from './teardown.js'
 import { TimeoutError, withTimeout } from './wait.js'
 
@@ -16,7 +17,7 @@ export function bearer (sub: string): string {
   return `Bearer ${signer({ sub }) as string}`
 }
 
-const SERVER_ENTRY = join(import.meta.dirname, '..', '..', 'dist', 'src', 'server.js')
+const SERVER_ENTRY = join(ROOT, 'dist', 'src', 'server.js')
 const STARTUP_MS = 30_000
 /** How long a server stopped at teardown gets for its own shutdown before SIGKILL. */
 const STOP_MS = 5000

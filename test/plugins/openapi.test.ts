@@ -7,8 +7,10 @@
 // test, and so does a fixed one that is still listed (delete it from the list).
 import SwaggerParser from '@apidevtools/swagger-parser'
 import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import t from 'tap'
 import { buildTestApp } from '../helpers/app.js'
+import { ROOT } from '../helpers/root.js'
 
 const KNOWN_GAPS: Record<'summaries' | 'v1Security' | 'errorResponses' | 'requestSchemas' | 'successResponses', string[]> = {
   summaries: [],
@@ -72,7 +74,7 @@ const CONTRACT: Record<string, Contract> = {
 }
 
 const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'])
-const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }
 
 const { app } = await buildTestApp(t)
 const res = await app.inject({ url: '/openapi.json' })
